@@ -1,0 +1,133 @@
+/*
+ * config.h - the one table that drives configuration.
+ *
+ * Every key lives in COUP_CONFIG_KEYS below: its name, type, default,
+ * bounds, whether SIGHUP may change it, and a line of documentation.  The
+ * file parser, the environment, the command line, --check-config and the
+ * man page's list all read this table, so they cannot drift apart.
+ *
+ * Precedence (contract section 8): command line > environment > file >
+ * default.  An invalid value is an error that names the key.
+ */
+#ifndef COUP_CONFIG_H
+#define COUP_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum config_type {
+	CONFIG_INT,		/* integer within [min, max] */
+	CONFIG_STRING,		/* free text (may be empty unless min > 0) */
+	CONFIG_ENUM,		/* one of a '|'-separated list in `choices` */
+	CONFIG_URL,		/* http:// or https:// (redis:// for REDIS_URL) */
+};
+
+/*
+ * X(NAME, TYPE, DEFAULT, MIN, MAX, CHOICES, RELOADABLE, DOC)
+ * DEFAULT is a string, parsed like any other value; NULL means unset.
+ */
+#define COUP_CONFIG_KEYS(X)						\
+	X(PORT, CONFIG_INT, "4000", 1, 65535, NULL, 0,			\
+	    "TCP port for HTTP, long-polling and WebSocket.")		\
+	X(HOST, CONFIG_STRING, "", 0, 255, NULL, 0,			\
+	    "Listening address; empty means all interfaces.")		\
+	X(NODE_ENV, CONFIG_ENUM, "development", 0, 0,			\
+	    "development|production", 0,				\
+	    "development lets users in when the CoUp API is unreachable.") \
+	X(NEXTJS_URL, CONFIG_URL, "http://localhost:3000", 0, 0, NULL, 1,	\
+	    "Base URL of the CoUp Next.js API.")			\
+	X(REDIS_URL, CONFIG_URL, NULL, 0, 0, NULL, 0,			\
+	    "Redis for multi-server mode; unset means a single server.") \
+	X(ALLOWED_ORIGINS, CONFIG_STRING, "http://localhost:3000", 0, 4096, \
+	    NULL, 1,							\
+	    "Comma-separated CORS origins; * allows any origin.")	\
+	X(LOG_LEVEL, CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error", 1, \
+	    "Least severe level that is logged.")			\
+	X(PING_INTERVAL_MS, CONFIG_INT, "25000", 50, 3600000, NULL, 0,	\
+	    "Engine.IO heartbeat interval (ms).")			\
+	X(PING_TIMEOUT_MS, CONFIG_INT, "60000", 50, 3600000, NULL, 0,	\
+	    "Time a client has to answer a ping (ms).")			\
+	X(MAX_PAYLOAD, CONFIG_INT, "1000000", 1024, 104857600, NULL, 0,	\
+	    "Largest Engine.IO packet or polling payload (bytes).")	\
+	X(CONNECT_TIMEOUT_MS, CONFIG_INT, "45000", 100, 3600000, NULL, 0,	\
+	    "Time a new session has to send its Socket.IO CONNECT (ms).") \
+	X(SEND_QUEUE_MAX, CONFIG_INT, "4194304", 65536, 1073741824, NULL, 1, \
+	    "Bytes queued for one client before it is dropped as too slow.") \
+	X(MAX_CONNECTIONS, CONFIG_INT, "100000", 1, 10000000, NULL, 1,	\
+	    "Engine.IO sessions accepted at once; more get HTTP 503.")
+
+enum config_key {
+#define CONFIG_ENUM_ENTRY(name, ...) CFG_##name,
+	COUP_CONFIG_KEYS(CONFIG_ENUM_ENTRY)
+#undef CONFIG_ENUM_ENTRY
+	CFG__COUNT
+};
+
+enum config_source {
+	CONFIG_SRC_DEFAULT = 0,
+	CONFIG_SRC_FILE,
+	CONFIG_SRC_ENV,
+	CONFIG_SRC_CLI,
+};
+
+struct config_def {
+	const char		*name;
+	enum config_type	 type;
+	const char		*defval;
+	long long		 min, max;
+	const char		*choices;
+	int			 reloadable;
+	const char		*doc;
+};
+
+extern const struct config_def config_defs[CFG__COUNT];
+
+struct config_value {
+	long long		 i;	/* CONFIG_INT; index for CONFIG_ENUM */
+	char			*s;	/* every type: the text (NULL = unset) */
+	enum config_source	 src;
+};
+
+struct config {
+	struct config_value	 v[CFG__COUNT];
+};
+
+/* What the command line asked for besides KEY=VALUE settings. */
+struct config_cli {
+	const char	*config_file;	/* --config FILE */
+	int		 check_config;	/* --check-config */
+	int		 help;		/* --help, -h */
+	int		 version;	/* --version, -V */
+};
+
+void	config_init(struct config *);		/* all defaults */
+void	config_free(struct config *);
+/* Look a key up by name ("PORT"); -1 if unknown. */
+int	config_key_by_name(const char *);
+/*
+ * Set one key from text, validating it.  On error returns -1 and writes a
+ * message naming the key into err.
+ */
+int	config_set(struct config *, int key, const char *value,
+	    enum config_source, char *err, size_t errlen);
+/* KEY=VALUE lines, '#' comments, optional quotes and "export " (.env). */
+int	config_load_file(struct config *, const char *path,
+	    char *err, size_t errlen);
+/* Every table key present in the environment. */
+int	config_load_env(struct config *, char *err, size_t errlen);
+/*
+ * The whole load: defaults, then --config FILE, then the environment, then
+ * KEY=VALUE arguments and long options (--port 4000, --port=4000,
+ * --log-level=debug).  Unknown options are errors.
+ */
+int	config_load(struct config *, int argc, char **argv,
+	    struct config_cli *, char *err, size_t errlen);
+
+long long	 config_int(const struct config *, int key);
+const char	*config_str(const struct config *, int key); /* NULL if unset */
+/* Print every key, its value and where it came from (--check-config). */
+void	config_dump(const struct config *, FILE *);
+/* Print the usage text listing every key (--help). */
+void	config_usage(FILE *, const char *progname);
+
+#endif

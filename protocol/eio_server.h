@@ -1,0 +1,95 @@
+/*
+ * eio_server.h - Engine.IO v4 sessions over long-polling and WebSocket.
+ *
+ * A session has a sid, a heartbeat (the server pings every ping_interval,
+ * the client must answer within ping_timeout), a bounded queue of packets
+ * waiting for the client, and one transport at a time: polling until the
+ * client upgrades, then WebSocket.  The layer above (Socket.IO) sees only
+ * whole messages in and out.
+ *
+ * Outgoing packets are struct eio_msg: encoded once, reference counted, and
+ * queued on any number of sessions, so a broadcast costs one encoding.
+ */
+#ifndef COUP_EIO_SERVER_H
+#define COUP_EIO_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+struct eio_server;
+struct eio_session;
+struct httpd_req;
+struct lws;
+
+#define EIO_SID_LEN	20
+
+struct eio_opts {
+	int		 ping_interval_ms;
+	int		 ping_timeout_ms;
+	size_t		 max_payload;
+	size_t		 send_queue_max;	/* bytes per session */
+	unsigned	 max_sessions;
+};
+
+struct eio_callbacks {
+	void	(*open)(void *arg, struct eio_session *);
+	void	(*message)(void *arg, struct eio_session *, const uint8_t *,
+		    size_t, int binary);
+	/* After this returns the session pointer is invalid. */
+	void	(*close)(void *arg, struct eio_session *, const char *reason);
+};
+
+/* One encoded Engine.IO packet, shareable between sessions. */
+struct eio_msg {
+	unsigned	 refs;
+	uint8_t		 type;		/* enum eio_type */
+	uint8_t		 binary;
+	size_t		 len;		/* payload bytes, after the type digit */
+	/* LWS_PRE bytes of headroom, the type digit, then the payload. */
+	uint8_t		 mem[];
+};
+
+struct eio_server *eio_server_new(struct ev_loop *, const struct eio_opts *,
+		    const struct eio_callbacks *, void *arg);
+/* Closes every session (their close callbacks run) and frees the server. */
+void		 eio_server_free(struct eio_server *);
+unsigned	 eio_server_count(const struct eio_server *);
+void		 eio_server_close_all(struct eio_server *, const char *reason);
+
+/* A message packet with room for len payload bytes (to fill in). */
+struct eio_msg	*eio_msg_new(int binary, size_t len);
+uint8_t		*eio_msg_payload(struct eio_msg *);
+void		 eio_msg_ref(struct eio_msg *);
+void		 eio_msg_unref(struct eio_msg *);
+
+/* Queue a packet (takes a reference of its own).  -1 if closed/dropped. */
+int		 eio_send(struct eio_session *, struct eio_msg *);
+/* Copy and send a text message. */
+int		 eio_send_text(struct eio_session *, const char *, size_t);
+void		 eio_close(struct eio_session *, const char *reason);
+
+const char	*eio_session_sid(const struct eio_session *);
+const char	*eio_session_transport(const struct eio_session *);
+const char	*eio_session_peer(const struct eio_session *);
+void		*eio_session_data(const struct eio_session *);
+void		 eio_session_set_data(struct eio_session *, void *);
+
+/* ---- transport hooks, called by httpd.c only ---- */
+
+/* A GET or (complete) POST on the Engine.IO path. */
+void	eio_http_request(struct eio_server *, struct httpd_req *);
+/* A WebSocket upgrade asks to join: 0 to allow, else an HTTP status. */
+int	eio_ws_check(struct eio_server *, const char *eio, const char *transport,
+	    const char *sid);
+/* The upgrade happened; returns the session (NULL: close the socket). */
+struct eio_session *eio_ws_open(struct eio_server *, struct lws *,
+	    const char *sid, const char *peer);
+void	eio_ws_receive(struct eio_session *, struct lws *, const void *,
+	    size_t, int binary, int first, int final);
+/* Write what is queued; returns -1 to have the WebSocket closed. */
+int	eio_ws_writeable(struct eio_session *, struct lws *);
+void	eio_ws_closed(struct eio_session *, struct lws *);
+
+#endif

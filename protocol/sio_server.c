@@ -1,0 +1,713 @@
+/*
+ * sio_server.c - Socket.IO v5 over eio_server.
+ *
+ * One struct client per Engine.IO session holds that connection's sockets
+ * (one per namespace it joined), the connect timeout, and a binary packet
+ * being reassembled from its attachments.  Namespaces keep a list of their
+ * connected sockets for broadcasts.
+ *
+ * Any packet we cannot make sense of closes the whole connection, as the
+ * reference server does: a client that speaks garbage is not trusted with
+ * the rest of its session.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "eio_packet.h"
+#include "log.h"
+#include "sio_packet.h"
+#include "sio_server.h"
+
+struct pending_ack {
+	struct pending_ack	*next;
+	long long		 id;
+	sio_ack_cb		 cb;
+	void			*arg;
+};
+
+struct client;
+
+struct sio_socket {
+	struct client		*client;
+	struct sio_nsp		*nsp;
+	struct sio_socket	*cnext;		/* in client */
+	struct sio_socket	*nprev, *nnext;	/* in nsp, when connected */
+	char			 id[SIO_ID_LEN + 1];
+	uint8_t			 connected;
+	struct pending_ack	*acks;
+	long long		 next_ack;
+	void			*data;
+};
+
+struct sio_nsp {
+	struct sio_nsp		*next;
+	struct sio_server	*srv;
+	char			*name;
+	struct sio_nsp_ops	 ops;
+	void			*arg;
+	struct sio_socket	*head;
+	unsigned		 count;
+};
+
+struct client {
+	struct sio_server	*srv;
+	struct eio_session	*eio;
+	struct sio_socket	*sockets;
+	ev_timer		 connect_timer;
+	struct sio_packet	*partial;	/* binary packet waiting */
+	struct buf		*bins;
+	int			 nbins;
+};
+
+struct sio_server {
+	struct ev_loop		*loop;
+	struct eio_server	*eio;
+	struct sio_nsp		*nsps;
+	double			 connect_timeout;
+	unsigned		 connections;
+};
+
+struct sio_out {
+	struct eio_msg		*text;
+	int			 nbins;
+	struct eio_msg		*bins[];
+};
+
+/* ---------------------------------------------------------------- encoding */
+
+static struct eio_msg *
+msg_from(const void *data, size_t len, int binary)
+{
+	struct eio_msg *m = eio_msg_new(binary, len);
+
+	memcpy(eio_msg_payload(m), data, len);
+	return m;
+}
+
+static struct sio_out *
+out_new(const char *nsp, enum sio_type type, long long id, const cJSON *data,
+    const struct sio_bins *bins)
+{
+	int nb = bins ? bins->n : 0;
+	struct sio_out *o = malloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
+	struct buf b = BUF_INIT;
+
+	if (o == NULL)
+		fatal("malloc");
+	if (nb > 0)
+		type = type == SIO_ACK ? SIO_BINARY_ACK : SIO_BINARY_EVENT;
+	sio_encode(&b, type, nsp, id, nb, data);
+	o->text = msg_from(b.data, b.len, 0);
+	buf_free(&b);
+	o->nbins = nb;
+	for (int i = 0; i < nb; i++)
+		o->bins[i] = msg_from(bins->data[i], bins->len[i], 1);
+	return o;
+}
+
+/* [name, ...args] without copying args: cJSON references. */
+static cJSON *
+event_array(const char *name, const cJSON *args)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const cJSON *it;
+
+	if (arr == NULL)
+		fatal("cJSON_CreateArray");
+	cJSON_AddItemToArray(arr, cJSON_CreateString(name));
+	if (args != NULL && cJSON_IsArray(args))
+		cJSON_ArrayForEach(it, args)
+			cJSON_AddItemReferenceToArray(arr, (cJSON *)it);
+	else if (args != NULL)
+		cJSON_AddItemReferenceToArray(arr, (cJSON *)args);
+	return arr;
+}
+
+struct sio_out *
+sio_out_event(const struct sio_nsp *nsp, const char *name, const cJSON *args,
+    const struct sio_bins *bins, long long ack_id)
+{
+	cJSON *arr = event_array(name, args);
+	struct sio_out *o = out_new(nsp->name, SIO_EVENT, ack_id, arr, bins);
+
+	cJSON_Delete(arr);
+	return o;
+}
+
+struct sio_out *
+sio_out_ack(const struct sio_nsp *nsp, long long ack_id, const cJSON *args,
+    const struct sio_bins *bins)
+{
+	cJSON *arr = NULL;
+	struct sio_out *o;
+
+	if (args == NULL || !cJSON_IsArray(args)) {
+		arr = cJSON_CreateArray();
+		if (args != NULL)
+			cJSON_AddItemReferenceToArray(arr, (cJSON *)args);
+	}
+	o = out_new(nsp->name, SIO_ACK, ack_id, arr ? arr : args, bins);
+	cJSON_Delete(arr);
+	return o;
+}
+
+void
+sio_out_free(struct sio_out *o)
+{
+	if (o == NULL)
+		return;
+	eio_msg_unref(o->text);
+	for (int i = 0; i < o->nbins; i++)
+		eio_msg_unref(o->bins[i]);
+	free(o);
+}
+
+int
+sio_send(struct sio_socket *s, const struct sio_out *o)
+{
+	struct eio_session *e = s->client->eio;
+
+	if (eio_send(e, o->text) < 0)
+		return -1;
+	for (int i = 0; i < o->nbins; i++)
+		if (eio_send(e, o->bins[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static void
+send_simple(struct client *c, enum sio_type type, const char *nsp,
+    const cJSON *data)
+{
+	struct buf b = BUF_INIT;
+
+	sio_encode(&b, type, nsp, SIO_NO_ACK, 0, data);
+	eio_send_text(c->eio, (const char *)b.data, b.len);
+	buf_free(&b);
+}
+
+int
+sio_emit(struct sio_socket *s, const char *name, const cJSON *args,
+    const struct sio_bins *bins)
+{
+	struct sio_out *o = sio_out_event(s->nsp, name, args, bins, SIO_NO_ACK);
+	int rc = sio_send(s, o);
+
+	sio_out_free(o);
+	return rc;
+}
+
+int
+sio_ack(struct sio_socket *s, long long id, const cJSON *args,
+    const struct sio_bins *bins)
+{
+	struct sio_out *o = sio_out_ack(s->nsp, id, args, bins);
+	int rc = sio_send(s, o);
+
+	sio_out_free(o);
+	return rc;
+}
+
+int
+sio_emit_with_ack(struct sio_socket *s, const char *name, const cJSON *args,
+    const struct sio_bins *bins, sio_ack_cb cb, void *arg)
+{
+	struct pending_ack *pa;
+	struct sio_out *o;
+	int rc;
+
+	if ((pa = calloc(1, sizeof(*pa))) == NULL)
+		fatal("calloc");
+	pa->id = s->next_ack++;
+	pa->cb = cb;
+	pa->arg = arg;
+	pa->next = s->acks;
+	s->acks = pa;
+	o = sio_out_event(s->nsp, name, args, bins, pa->id);
+	rc = sio_send(s, o);
+	sio_out_free(o);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static void
+make_id(char out[SIO_ID_LEN + 1])
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t rnd[SIO_ID_LEN];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		fatal("getrandom");
+	for (int i = 0; i < SIO_ID_LEN; i++)
+		out[i] = alphabet[rnd[i] & 63];
+	out[SIO_ID_LEN] = '\0';
+}
+
+static struct sio_socket *
+client_socket(struct client *c, const char *nsp)
+{
+	struct sio_socket *s;
+
+	for (s = c->sockets; s != NULL; s = s->cnext)
+		if (strcmp(s->nsp->name, nsp) == 0)
+			return s;
+	return NULL;
+}
+
+/* Unlink, tell the application, free. */
+static void
+socket_remove(struct sio_socket *s, const char *reason)
+{
+	struct client *c = s->client;
+	struct sio_socket **pp;
+	struct pending_ack *pa;
+
+	for (pp = &c->sockets; *pp != NULL; pp = &(*pp)->cnext)
+		if (*pp == s) {
+			*pp = s->cnext;
+			break;
+		}
+	if (s->connected) {
+		if (s->nprev)
+			s->nprev->nnext = s->nnext;
+		else
+			s->nsp->head = s->nnext;
+		if (s->nnext)
+			s->nnext->nprev = s->nprev;
+		s->nsp->count--;
+		c->srv->connections--;
+		s->connected = 0;
+	}
+	if (s->nsp->ops.disconnect != NULL)
+		s->nsp->ops.disconnect(s, reason, s->nsp->arg);
+	while ((pa = s->acks) != NULL) {
+		s->acks = pa->next;
+		if (pa->cb != NULL)
+			pa->cb(s, NULL, NULL, pa->arg);
+		free(pa);
+	}
+	free(s);
+}
+
+void
+sio_accept(struct sio_socket *s)
+{
+	struct client *c = s->client;
+	struct sio_nsp *n = s->nsp;
+	cJSON *hs;
+
+	if (s->connected)
+		return;
+	s->connected = 1;
+	s->nprev = NULL;
+	s->nnext = n->head;
+	if (n->head)
+		n->head->nprev = s;
+	n->head = s;
+	n->count++;
+	c->srv->connections++;
+	ev_timer_stop(c->srv->loop, &c->connect_timer);
+	hs = cJSON_CreateObject();
+	cJSON_AddStringToObject(hs, "sid", s->id);
+	send_simple(c, SIO_CONNECT, n->name, hs);
+	cJSON_Delete(hs);
+}
+
+void
+sio_refuse(struct sio_socket *s, const cJSON *data)
+{
+	send_simple(s->client, SIO_CONNECT_ERROR, s->nsp->name, data);
+	socket_remove(s, "connect refused");
+}
+
+void
+sio_refuse_message(struct sio_socket *s, const char *message)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "message", message);
+	sio_refuse(s, d);
+	cJSON_Delete(d);
+}
+
+void
+sio_disconnect(struct sio_socket *s)
+{
+	send_simple(s->client, SIO_DISCONNECT, s->nsp->name, NULL);
+	socket_remove(s, "server namespace disconnect");
+}
+
+void
+sio_close_connection(struct sio_socket *s, const char *reason)
+{
+	eio_close(s->client->eio, reason);
+}
+
+/* ---------------------------------------------------------------- incoming */
+
+static void
+protocol_error(struct client *c, const char *why)
+{
+	log_debug("sio %s: %s; closing", eio_session_sid(c->eio), why);
+	eio_close(c->eio, "parse error");
+}
+
+static struct sio_nsp *
+nsp_find(struct sio_server *srv, const char *name)
+{
+	struct sio_nsp *n;
+
+	for (n = srv->nsps; n != NULL; n = n->next)
+		if (strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+static void
+on_connect(struct client *c, struct sio_packet *p)
+{
+	struct sio_nsp *n = nsp_find(c->srv, p->nsp);
+	struct sio_socket *s;
+
+	if (n == NULL) {
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(d, "message", "Invalid namespace");
+		send_simple(c, SIO_CONNECT_ERROR, p->nsp, d);
+		cJSON_Delete(d);
+		return;
+	}
+	if (client_socket(c, p->nsp) != NULL) {
+		log_debug("sio %s: second CONNECT to %s ignored",
+		    eio_session_sid(c->eio), p->nsp);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatal("calloc");
+	s->client = c;
+	s->nsp = n;
+	make_id(s->id);
+	s->cnext = c->sockets;
+	c->sockets = s;
+	if (n->ops.connect != NULL)
+		n->ops.connect(s, p->data, n->arg);
+	else
+		sio_accept(s);
+}
+
+static void
+deliver(struct client *c, struct sio_packet *p, const struct sio_bins *bins)
+{
+	struct sio_socket *s = client_socket(c, p->nsp);
+
+	if (s == NULL || !s->connected) {
+		protocol_error(c, "packet for a namespace not joined");
+		return;
+	}
+	if (p->type == SIO_EVENT || p->type == SIO_BINARY_EVENT) {
+		cJSON *name = cJSON_DetachItemFromArray(p->data, 0);
+
+		if (s->nsp->ops.event != NULL)
+			s->nsp->ops.event(s, name->valuestring, p->data, bins,
+			    p->id, s->nsp->arg);
+		cJSON_Delete(name);
+		return;
+	}
+	/* ACK / BINARY_ACK: find who asked. */
+	for (struct pending_ack **pp = &s->acks; *pp != NULL;
+	    pp = &(*pp)->next) {
+		struct pending_ack *pa = *pp;
+
+		if (pa->id != p->id)
+			continue;
+		*pp = pa->next;
+		if (pa->cb != NULL)
+			pa->cb(s, p->data, bins, pa->arg);
+		free(pa);
+		return;
+	}
+	log_debug("sio %s: ack %lld matches no request",
+	    eio_session_sid(c->eio), p->id);
+}
+
+static void
+partial_clear(struct client *c)
+{
+	if (c->partial != NULL) {
+		sio_packet_clear(c->partial);
+		free(c->partial);
+		c->partial = NULL;
+	}
+	for (int i = 0; i < c->nbins; i++)
+		buf_free(&c->bins[i]);
+	free(c->bins);
+	c->bins = NULL;
+	c->nbins = 0;
+}
+
+static void
+deliver_partial(struct client *c)
+{
+	const uint8_t *data[SIO_MAX_ATTACHMENTS];
+	size_t len[SIO_MAX_ATTACHMENTS];
+	struct sio_packet *p = c->partial;
+	struct buf *bufs = c->bins;
+	int n = c->nbins;
+	struct sio_bins bins = { n, data, len };
+
+	/* Take the packet out of the client first: the application may close
+	 * the connection (and free c) while handling it. */
+	c->partial = NULL;
+	c->bins = NULL;
+	c->nbins = 0;
+	for (int i = 0; i < n; i++) {
+		data[i] = bufs[i].data ? bufs[i].data : (const uint8_t *)"";
+		len[i] = bufs[i].len;
+	}
+	deliver(c, p, &bins);
+	sio_packet_clear(p);
+	free(p);
+	for (int i = 0; i < n; i++)
+		buf_free(&bufs[i]);
+	free(bufs);
+}
+
+static void
+on_text(struct client *c, const uint8_t *data, size_t len)
+{
+	struct sio_packet p;
+	struct sio_socket *s;
+	const char *why = NULL;
+
+	if (c->partial != NULL) {
+		protocol_error(c, "text packet while attachments were due");
+		return;
+	}
+	if (sio_decode((const char *)data, len, &p, &why) < 0) {
+		protocol_error(c, why ? why : "malformed packet");
+		return;
+	}
+	switch (p.type) {
+	case SIO_CONNECT:
+		on_connect(c, &p);
+		break;
+	case SIO_DISCONNECT:
+		if ((s = client_socket(c, p.nsp)) != NULL)
+			socket_remove(s, "client namespace disconnect");
+		break;
+	case SIO_EVENT:
+	case SIO_ACK:
+		deliver(c, &p, NULL);
+		break;
+	case SIO_BINARY_EVENT:
+	case SIO_BINARY_ACK:
+		if (p.attachments == 0) {
+			deliver(c, &p, NULL);
+			break;
+		}
+		if ((c->partial = malloc(sizeof(*c->partial))) == NULL ||
+		    (c->bins = calloc((size_t)p.attachments,
+		    sizeof(*c->bins))) == NULL)
+			fatal("malloc");
+		*c->partial = p;
+		return;		/* the packet now belongs to c->partial */
+	default:
+		protocol_error(c, "CONNECT_ERROR from a client");
+		break;
+	}
+	sio_packet_clear(&p);
+}
+
+static void
+on_binary(struct client *c, const uint8_t *data, size_t len)
+{
+	if (c->partial == NULL) {
+		protocol_error(c, "binary message without a packet");
+		return;
+	}
+	buf_append(&c->bins[c->nbins++], data, len);
+	if (c->nbins == c->partial->attachments)
+		deliver_partial(c);
+}
+
+/* ---------------------------------------------------------------- engine */
+
+static void
+connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *c = w->data;
+
+	log_debug("sio %s: no namespace joined in time",
+	    eio_session_sid(c->eio));
+	eio_close(c->eio, "connect timeout");
+}
+
+static void
+engine_open(void *arg, struct eio_session *e)
+{
+	struct sio_server *srv = arg;
+	struct client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("calloc");
+	c->srv = srv;
+	c->eio = e;
+	ev_timer_init(&c->connect_timer, connect_timeout, srv->connect_timeout,
+	    0.);
+	c->connect_timer.data = c;
+	ev_timer_start(srv->loop, &c->connect_timer);
+	eio_session_set_data(e, c);
+}
+
+static void
+engine_message(void *arg, struct eio_session *e, const uint8_t *data,
+    size_t len, int binary)
+{
+	struct client *c = eio_session_data(e);
+
+	if (c == NULL)
+		return;
+	if (binary)
+		on_binary(c, data, len);
+	else
+		on_text(c, data, len);
+}
+
+static void
+engine_close(void *arg, struct eio_session *e, const char *reason)
+{
+	struct client *c = eio_session_data(e);
+
+	if (c == NULL)
+		return;
+	ev_timer_stop(c->srv->loop, &c->connect_timer);
+	while (c->sockets != NULL)
+		socket_remove(c->sockets, reason);
+	partial_clear(c);
+	eio_session_set_data(e, NULL);
+	free(c);
+}
+
+/* ---------------------------------------------------------------- server */
+
+struct sio_server *
+sio_server_new(struct ev_loop *loop, const struct eio_opts *o,
+    int connect_timeout_ms)
+{
+	static const struct eio_callbacks cbs = {
+		engine_open, engine_message, engine_close,
+	};
+	struct sio_server *srv;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		fatal("calloc");
+	srv->loop = loop;
+	srv->connect_timeout = connect_timeout_ms / 1000.0;
+	srv->eio = eio_server_new(loop, o, &cbs, srv);
+	return srv;
+}
+
+void
+sio_server_free(struct sio_server *srv)
+{
+	struct sio_nsp *n, *next;
+
+	if (srv == NULL)
+		return;
+	eio_server_free(srv->eio);
+	for (n = srv->nsps; n != NULL; n = next) {
+		next = n->next;
+		free(n->name);
+		free(n);
+	}
+	free(srv);
+}
+
+struct eio_server *
+sio_server_engine(struct sio_server *srv)
+{
+	return srv->eio;
+}
+
+struct sio_nsp *
+sio_namespace(struct sio_server *srv, const char *name,
+    const struct sio_nsp_ops *ops, void *arg)
+{
+	struct sio_nsp *n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL ||
+	    (n->name = strdup(name)) == NULL)
+		fatal("calloc");
+	n->srv = srv;
+	n->ops = *ops;
+	n->arg = arg;
+	n->next = srv->nsps;
+	srv->nsps = n;
+	return n;
+}
+
+unsigned
+sio_nsp_count(const struct sio_nsp *n)
+{
+	return n->count;
+}
+
+void
+sio_nsp_foreach(struct sio_nsp *n, void (*fn)(struct sio_socket *, void *),
+    void *arg)
+{
+	struct sio_socket *s, *next;
+
+	/* fn may remove the socket it is given, not others. */
+	for (s = n->head; s != NULL; s = next) {
+		next = s->nnext;
+		fn(s, arg);
+	}
+}
+
+unsigned
+sio_server_connections(const struct sio_server *srv)
+{
+	return srv->connections;
+}
+
+/* ---------------------------------------------------------------- accessors */
+
+const char *
+sio_socket_id(const struct sio_socket *s)
+{
+	return s->id;
+}
+
+struct sio_nsp *
+sio_socket_nsp(const struct sio_socket *s)
+{
+	return s->nsp;
+}
+
+struct eio_session *
+sio_socket_engine(const struct sio_socket *s)
+{
+	return s->client->eio;
+}
+
+int
+sio_socket_connected(const struct sio_socket *s)
+{
+	return s->connected;
+}
+
+void *
+sio_socket_data(const struct sio_socket *s)
+{
+	return s->data;
+}
+
+void
+sio_socket_set_data(struct sio_socket *s, void *data)
+{
+	s->data = data;
+}

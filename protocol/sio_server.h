@@ -1,0 +1,103 @@
+/*
+ * sio_server.h - Socket.IO v5 on top of eio_server: namespaces, CONNECT
+ * (answered at once or later, for authentication over HTTP), events, acks
+ * in both directions, binary attachments, DISCONNECT and the connect
+ * timeout.  It knows nothing of CoUp: the application registers namespaces
+ * with callbacks and emits through the functions below.
+ *
+ * Lifetime rule: a struct sio_socket is valid from the connect callback
+ * until the disconnect callback returns, whether or not it was accepted.
+ */
+#ifndef COUP_SIO_SERVER_H
+#define COUP_SIO_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+#include "eio_server.h"
+
+struct sio_server;
+struct sio_nsp;
+struct sio_socket;
+
+#define SIO_ID_LEN	20
+
+/* Binary attachments of an event or ack, in placeholder order. */
+struct sio_bins {
+	int		 n;
+	const uint8_t	**data;
+	const size_t	*len;
+};
+
+struct sio_nsp_ops {
+	/* A client asks to join.  Answer with sio_accept() or sio_refuse(),
+	 * now or later.  auth is the CONNECT payload (NULL when none) and is
+	 * only valid during the call. */
+	void	(*connect)(struct sio_socket *, const cJSON *auth, void *arg);
+	/* An event.  args is the array after the event name (owned by the
+	 * caller, valid during the call).  ack_id >= 0 when the client wants
+	 * an answer through sio_ack(). */
+	void	(*event)(struct sio_socket *, const char *name, cJSON *args,
+		    const struct sio_bins *, long long ack_id, void *arg);
+	/* The socket is gone (also for one never accepted). */
+	void	(*disconnect)(struct sio_socket *, const char *reason,
+		    void *arg);
+};
+
+/* An encoded packet, ready to be sent to any number of sockets. */
+struct sio_out;
+
+struct sio_server *sio_server_new(struct ev_loop *, const struct eio_opts *,
+		    int connect_timeout_ms);
+void		 sio_server_free(struct sio_server *);
+struct eio_server *sio_server_engine(struct sio_server *);
+/* Register a namespace ("/", "/custom"). */
+struct sio_nsp	*sio_namespace(struct sio_server *, const char *name,
+		    const struct sio_nsp_ops *, void *arg);
+/* Connected sockets in a namespace, and a way to visit them. */
+unsigned	 sio_nsp_count(const struct sio_nsp *);
+void		 sio_nsp_foreach(struct sio_nsp *,
+		    void (*fn)(struct sio_socket *, void *), void *arg);
+
+void		 sio_accept(struct sio_socket *);
+/* data is the CONNECT_ERROR payload, e.g. {"message":"..."}. */
+void		 sio_refuse(struct sio_socket *, const cJSON *data);
+void		 sio_refuse_message(struct sio_socket *, const char *message);
+/* Server-side disconnect of one namespace socket ("io server disconnect"). */
+void		 sio_disconnect(struct sio_socket *);
+/* Close the whole underlying connection. */
+void		 sio_close_connection(struct sio_socket *, const char *reason);
+
+/* Encode once: an EVENT (name + args) or, with name NULL, an ACK. */
+struct sio_out	*sio_out_event(const struct sio_nsp *, const char *name,
+		    const cJSON *args, const struct sio_bins *, long long ack_id);
+struct sio_out	*sio_out_ack(const struct sio_nsp *, long long ack_id,
+		    const cJSON *args, const struct sio_bins *);
+void		 sio_out_free(struct sio_out *);
+int		 sio_send(struct sio_socket *, const struct sio_out *);
+
+/* Conveniences that encode for one socket. */
+int		 sio_emit(struct sio_socket *, const char *name,
+		    const cJSON *args, const struct sio_bins *);
+int		 sio_ack(struct sio_socket *, long long ack_id,
+		    const cJSON *args, const struct sio_bins *);
+/* Emit and ask for an ack; cb gets the client's answer (args NULL when
+ * the socket went away first). */
+typedef void	(*sio_ack_cb)(struct sio_socket *, cJSON *args,
+		    const struct sio_bins *, void *arg);
+int		 sio_emit_with_ack(struct sio_socket *, const char *name,
+		    const cJSON *args, const struct sio_bins *, sio_ack_cb,
+		    void *arg);
+
+const char	*sio_socket_id(const struct sio_socket *);
+struct sio_nsp	*sio_socket_nsp(const struct sio_socket *);
+struct eio_session *sio_socket_engine(const struct sio_socket *);
+int		 sio_socket_connected(const struct sio_socket *);
+void		*sio_socket_data(const struct sio_socket *);
+void		 sio_socket_set_data(struct sio_socket *, void *);
+unsigned	 sio_server_connections(const struct sio_server *);
+
+#endif
