@@ -51,9 +51,9 @@ enum config_type {
 	    "Largest Engine.IO packet or polling payload (bytes).")	\
 	X(CONNECT_TIMEOUT_MS, CONFIG_INT, "45000", 100, 3600000, NULL, 0,	\
 	    "Time a new session has to send its Socket.IO CONNECT (ms).") \
-	X(SEND_QUEUE_MAX, CONFIG_INT, "4194304", 65536, 1073741824, NULL, 1, \
+	X(SEND_QUEUE_MAX, CONFIG_INT, "4194304", 65536, 1073741824, NULL, 0, \
 	    "Bytes queued for one client before it is dropped as too slow.") \
-	X(MAX_CONNECTIONS, CONFIG_INT, "100000", 1, 10000000, NULL, 1,	\
+	X(MAX_CONNECTIONS, CONFIG_INT, "100000", 1, 10000000, NULL, 0,	\
 	    "Engine.IO sessions accepted at once; more get HTTP 503.")
 
 enum config_key {

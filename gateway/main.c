@@ -121,19 +121,19 @@ main(int argc, char **argv)
 	if (config_load(&gw.cfg, argc, argv, &cli, err, sizeof(err)) < 0) {
 		fprintf(stderr, "coup-gateway: %s\n", err);
 		fprintf(stderr, "Try 'coup-gateway --help'.\n");
+		config_free(&gw.cfg);
 		return 2;
 	}
-	if (cli.help) {
-		config_usage(stdout, "coup-gateway");
-		return 0;
-	}
-	if (cli.version) {
-		printf("coup-gateway %s\n", PACKAGE_VERSION);
-		return 0;
-	}
-	if (cli.check_config) {
-		config_dump(&gw.cfg, stdout);
-		printf("configuration OK\n");
+	if (cli.help || cli.version || cli.check_config) {
+		if (cli.help)
+			config_usage(stdout, "coup-gateway");
+		else if (cli.version)
+			printf("coup-gateway %s\n", PACKAGE_VERSION);
+		else {
+			config_dump(&gw.cfg, stdout);
+			printf("configuration OK\n");
+		}
+		config_free(&gw.cfg);
 		return 0;
 	}
 	log_set_level(log_level_from_name(config_str(&gw.cfg, CFG_LOG_LEVEL)));

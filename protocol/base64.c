@@ -63,7 +63,7 @@ base64_decode(uint8_t *dst, const char *src, size_t len)
 	if (len % 4 != 0 || len / 4 > LONG_MAX / 3)
 		return -1;
 	for (i = 0; i < len; i += 4) {
-		/* Padding is only allowed in the last group, as "x==" or "=". */
+		/* Padding only in the last group: "xx==" or "xxx=". */
 		pad = 0;
 		if (i + 4 == len) {
 			if (src[i + 3] == '=')

@@ -4,7 +4,10 @@
  * Decoding follows engine.io-parser: a text packet is a type digit '0'-'6'
  * and data, a WebSocket binary frame is a MESSAGE as is, and a polling
  * payload is packets joined by 0x1e where "b" + base64 is a binary MESSAGE.
- * Anything else is malformed; the caller then closes the session.
+ * Anything else is malformed; the caller then closes the session.  Two
+ * differences, both stricter: "b" is understood only in polling payloads
+ * (engine.io-parser takes it in a WebSocket text frame too, which no client
+ * sends), and base64 must be canonical (Node's Buffer.from() skips junk).
  */
 #include <stdint.h>
 #include <string.h>
@@ -169,7 +172,8 @@ eio_encode_polling(struct buf *b, const struct eio_packet *pkt)
 		return;
 	}
 	if (pkt->type < EIO_OPEN || pkt->type > EIO_NOOP)
-		fatalx("eio_encode_polling: bad packet type %d", (int)pkt->type);
+		fatalx("eio_encode_polling: bad packet type %d",
+		    (int)pkt->type);
 	buf_append_byte(b, (uint8_t)('0' + pkt->type));
 	buf_append(b, pkt->data, pkt->len);
 }

@@ -78,6 +78,7 @@ struct eio_server {
 };
 
 static void	session_unref(struct eio_session *);
+static void	post_gone(struct httpd_req *, void *);
 static void	dispatch(struct eio_session *, const struct eio_packet *);
 static void	respond_get(struct eio_session *, const char *forced);
 
@@ -256,6 +257,13 @@ session_close(struct eio_session *se, const char *reason, const char *get_answer
 	session_unhash(se);
 	if (se->get != NULL)
 		respond_get(se, get_answer);
+	if (se->post != NULL && se->post->gone == post_gone) {
+		/* A POST whose body is still coming: it will be answered as
+		 * for an unknown session; forget it now. */
+		se->post->gone = NULL;
+		se->post = NULL;
+		se->refs--;
+	}
 	if (se->ws != NULL) {
 		httpd_ws_close(se->ws, strcmp(reason, "payload too large") == 0
 		    ? LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE
@@ -653,8 +661,53 @@ polling_get(struct eio_session *se, struct httpd_req *req)
 }
 
 static void
+post_gone(struct httpd_req *req, void *arg)
+{
+	struct eio_session *se = arg;
+
+	if (se->post == req)
+		se->post = NULL;
+	session_unref(se);
+}
+
+/*
+ * A POST's headers are in and its body is on the way.  It is the session's
+ * one active POST from now until its body is complete: a second one in the
+ * meantime would reorder the client's packets, so the spec closes.
+ */
+void
+eio_http_post_begin(struct eio_server *s, struct httpd_req *req)
+{
+	struct eio_session *se = session_find(s, httpd_arg(req, "sid"));
+	const char *eio = httpd_arg(req, "EIO");
+	const char *transport = httpd_arg(req, "transport");
+
+	if (se == NULL || se->transport != T_POLLING || eio == NULL ||
+	    strcmp(eio, "4") != 0 || transport == NULL ||
+	    strcmp(transport, "polling") != 0)
+		return;		/* eio_http_request answers it at the end */
+	if (se->post != NULL) {
+		log_debug("eio %s: overlapping POST", se->sid);
+		req->close_after = 1;	/* its body is still coming */
+		bad_request(req, 3, "Bad request");
+		session_close(se, "transport error", "1");
+		return;
+	}
+	se->post = req;
+	se->refs++;
+	httpd_park(req, post_gone, se);
+}
+
+static void
 polling_post(struct eio_session *se, struct httpd_req *req)
 {
+	if (se->post == req) {
+		/* Its body is complete: no longer parked, and the hash table
+		 * still holds the session, so this unref cannot free it. */
+		req->gone = NULL;
+		se->post = NULL;
+		session_unref(se);
+	}
 	if (req->too_large) {
 		log_info("eio %s: POST over MAX_PAYLOAD (%zu bytes) from %s; "
 		    "closing", se->sid, se->srv->o.max_payload, se->peer);

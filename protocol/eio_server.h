@@ -80,6 +80,8 @@ void		 eio_session_set_data(struct eio_session *, void *);
 
 /* A GET or (complete) POST on the Engine.IO path. */
 void	eio_http_request(struct eio_server *, struct httpd_req *);
+/* A POST whose body is still to come. */
+void	eio_http_post_begin(struct eio_server *, struct httpd_req *);
 /* A WebSocket upgrade asks to join: 0 to allow, else an HTTP status. */
 int	eio_ws_check(struct eio_server *, const char *eio, const char *transport,
 	    const char *sid);

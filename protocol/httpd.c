@@ -392,6 +392,7 @@ on_http(struct httpd *h, struct lws *wsi, struct conn *c, const char *path)
 			eio_http_request(h->eio, req);
 			return 0;
 		}
+		eio_http_post_begin(h->eio, req);
 		return 0;	/* the body follows */
 	}
 	for (r = h->routes; r != NULL; r = r->next)
@@ -538,6 +539,12 @@ httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct httpd *h = httpd_of(wsi);
 	struct conn *c = user;
 
+	/* lws calls some reasons (closing a connection that never bound our
+	 * protocol, for one) without per-connection storage. */
+	if (c == NULL)
+		return reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE ?
+		    on_confirm_upgrade(h, wsi, in) : 0;
+
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		return on_http(h, wsi, c, in);
@@ -550,6 +557,9 @@ httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return write_answer(h, wsi, c);
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		/* Either ends our transaction if it is still open; the
+		 * storage may not outlive a dropped protocol. */
 		on_http_closed(c);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:

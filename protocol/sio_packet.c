@@ -3,12 +3,14 @@
  *
  * Decoding follows socket.io-parser's decodeString() field by field and
  * rejects what it rejects (as of socket.io-parser 4.2.7).  Where JavaScript
- * is loose we are stricter, never looser: the attachment count is digits
- * (not "1e1" or " 1"), namespaces and ack ids are bounded, the payload is
- * required wherever the protocol says so (socket.io-parser lets a bare "2"
- * through), an event name must be a string (it also takes a number, which
- * no client sends), and placeholders are checked as soon as the packet
- * arrives rather than after its attachments.
+ * is loose we are stricter: the attachment count is digits (not "1e1" or
+ * " 1"), namespaces and ack ids are bounded, the payload is required
+ * wherever the protocol says so (socket.io-parser lets a bare "2" through),
+ * an event name must be a string (it also takes a number, which no client
+ * sends), the JSON is held to JSON.parse()'s grammar where cJSON is looser,
+ * and placeholders are checked as soon as the packet arrives rather than
+ * after its attachments.  One limit is looser: SIO_MAX_ATTACHMENTS (64)
+ * where socket.io-parser's default maxAttachments is 10.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +81,7 @@ placeholder_num_ok(const cJSON *item, int attachments)
 int
 sio_check_placeholders(const cJSON *data, int attachments)
 {
-	const cJSON *resume[WALK_DEPTH];	/* where to go after a subtree */
+	const cJSON *resume[WALK_DEPTH];	/* where to go after subtrees */
 	const cJSON *it = data, *sibling;
 	int depth = 0;
 
@@ -101,7 +103,7 @@ sio_check_placeholders(const cJSON *data, int attachments)
 		} else if ((cJSON_IsArray(it) || cJSON_IsObject(it)) &&
 		    it->child != NULL) {
 			if (depth == WALK_DEPTH)
-				return -1;	/* deeper than any parsed tree */
+				return -1;	/* deeper than cJSON parses */
 			resume[depth++] = sibling;
 			it = it->child;
 			continue;
@@ -139,7 +141,8 @@ payload_problem(enum sio_type type, const cJSON *data)
 		return NULL;
 	case SIO_CONNECT_ERROR:
 		if (!cJSON_IsObject(data) && !cJSON_IsString(data))
-			return "CONNECT_ERROR payload is not an object or string";
+			return "CONNECT_ERROR payload is not an object or "
+			    "string";
 		return NULL;
 	case SIO_EVENT:
 	case SIO_BINARY_EVENT:

@@ -7,9 +7,10 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 
 import { startServer } from './lib/server.mjs';
-import { delay } from './lib/wait.mjs';
+import { delay, withTimeout } from './lib/wait.mjs';
 import {
   SEP, eioUrl, decodePayload, request, handshake, get, post, receive,
 } from './lib/eio-polling.mjs';
@@ -194,6 +195,43 @@ describe('Engine.IO v4 protocol', { skip: CONFORMANCE_SKIP }, () => {
     });
   });
 
+  describe('polling: one request of each kind at a time', () => {
+    it('a second POST while one is still being sent gets 400 and the session is closed', async () => {
+      const { sid } = await handshake(base, { path: PATH });
+      // A POST whose body is not complete yet: headers and part of the body.
+      const body = '4first';
+      const slow = http.request(eioUrl(base, { path: PATH, sid }), {
+        method: 'POST',
+        agent: false,
+        headers: { 'Content-Type': 'text/plain;charset=UTF-8', 'Content-Length': String(body.length + 10) },
+      });
+      const slowDone = new Promise((resolve) => {
+        slow.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        });
+        slow.on('error', () => resolve(null));
+      });
+      await new Promise((resolve, reject) => {
+        slow.once('error', reject);
+        slow.write(body, () => resolve());
+      });
+      try {
+        // A barrier: a full request/response on another connection, sent
+        // after the first POST's bytes were handed to the kernel. Once it is
+        // answered, the server's event loop has read the first POST too.
+        await handshake(base, { path: PATH });
+        const second = await post(base, sid, '4second', { path: PATH, timeoutMs: 3000 });
+        assert.equal(second.status, 400, `the second POST: HTTP ${second.status} ${JSON.stringify(second.body)}`);
+        const later = await get(base, sid, { path: PATH, timeoutMs: 3000 });
+        assert.equal(later.status, 400, `GET after the overlapping POST: ${later.status} ${JSON.stringify(later.body)}`);
+      } finally {
+        slow.destroy();
+        await withTimeout(slowDone, 3000, 'the first POST to end');
+      }
+    });
+  });
+
   describe('heartbeat', () => {
     it('polling: three ping/pong rounds, one ping every pingInterval', async () => {
       const { sid } = await handshake(base, { path: PATH });
@@ -313,6 +351,24 @@ describe('Engine.IO v4 protocol', { skip: CONFORMANCE_SKIP }, () => {
         // The first one still works.
         ws.send('4still here');
         assert.equal(await ws.nextText({ what: 'echo after the second WebSocket' }), '4still here');
+      } finally {
+        ws.close();
+      }
+    });
+  });
+
+  describe('upgrade keeps every packet', () => {
+    it('a message the server queued on polling before the upgrade arrives over the WebSocket after it', async () => {
+      const { sid } = await handshake(base, { path: PATH });
+      // The echo of this message waits in the session: no GET is pending.
+      const p = await post(base, sid, '4queued before the upgrade', { path: PATH });
+      assert.equal(p.status, 200);
+      const { ws } = await eioWs(base, { path: PATH, sid, autoPong: true });
+      try {
+        ws.send('2probe');
+        assert.equal(await ws.nextText({ what: 'the probe answer' }), '3probe');
+        ws.send('5');
+        assert.equal(await ws.nextText({ what: 'the queued message over the WebSocket' }), '4queued before the upgrade');
       } finally {
         ws.close();
       }

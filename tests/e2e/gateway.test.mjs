@@ -134,6 +134,23 @@ describe('coup-gateway', { skip: SKIP }, () => {
         assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
       });
 
+      it('a polling handshake from another Origin gets no Access-Control-Allow-Origin', async () => {
+        const res = await request(eioUrl(url, { path: '/socket.io/' }), { headers: { Origin: EVIL } });
+        assert.equal(res.headers.get('access-control-allow-origin'), null);
+      });
+
+      it('a CORS preflight (OPTIONS) for polling from an allowed Origin is answered with the CORS headers', async () => {
+        const res = await request(eioUrl(url, { path: '/socket.io/' }), {
+          method: 'OPTIONS',
+          headers: { Origin: GOOD, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+        });
+        assert.ok([200, 204].includes(res.status), `OPTIONS: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+        assert.equal(res.headers.get('access-control-allow-origin'), GOOD);
+        assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+        const methods = res.headers.get('access-control-allow-methods') ?? '';
+        assert.match(methods, /POST/, `Access-Control-Allow-Methods: ${methods}`);
+      });
+
       it('a WebSocket from a disallowed Origin is refused', async () => {
         let ws = null;
         try {
@@ -182,6 +199,35 @@ describe('coup-gateway', { skip: SKIP }, () => {
           ws.close();
         }
       });
+    });
+
+    describe('hostile input (contract §5)', () => {
+      for (const [name, frame] of [
+        ['an unknown packet type', '4abc'],
+        ['an EVENT that is not an array', '42{"x":1}'],
+        ['an EVENT with broken JSON', '42["video:join-room",{'],
+        ['a BINARY_EVENT whose attachments never come', '451-["video:join-room",{"_placeholder":true,"num":0}]'],
+      ]) {
+        it(`${name} affects only its sender`, async () => {
+          const other = await sioWs(url, { auth: { userId: 'u-bystander' } });
+          const bad = await sioWs(url, { auth: { userId: 'u-hostile' } });
+          try {
+            bad.ws.send(frame);
+            if (!frame.startsWith('451-')) {
+              await bad.ws.waitClosed({ timeoutMs: 3000, what: `the server to close the sender of ${JSON.stringify(frame)}` });
+            }
+            // The bystander is still served, on its own connection.
+            other.ws.send('40/nope,');
+            assert.equal(await other.ws.nextText({ what: 'an answer to the bystander' }), '44/nope,{"message":"Invalid namespace"}');
+            assert.ok(server.running, 'the gateway is still running');
+            const h = (await getJson(`${url}/health`)).body;
+            assert.equal(h.status, 'ok');
+          } finally {
+            bad.ws.close();
+            other.ws.close();
+          }
+        });
+      }
     });
 
     describe('CONNECT and userId (contract §2)', () => {

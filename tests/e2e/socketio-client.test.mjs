@@ -188,10 +188,13 @@ describe('socket.io-client against conformance-server', { skip: CONFORMANCE_SKIP
         await waitFor(root, 'broadcast', { filter: (x) => x === 'to root' });
         assert.deepEqual(seenByRoot, ['to root'], '"/" must not get the broadcast of "/custom"');
 
+        // Both answers travel on the one connection: listen for both first.
+        const customBack = waitFor(custom, 'message-back', { what: '"message-back" on /custom' });
+        const rootBack = waitFor(root, 'message-back', { what: '"message-back" on /' });
         custom.emit('message', 'c');
         root.emit('message', 'r');
-        assert.deepEqual(await waitFor(custom, 'message-back'), ['c']);
-        assert.deepEqual(await waitFor(root, 'message-back', { filter: (x) => x === 'r' }), ['r']);
+        assert.deepEqual(await customBack, ['c']);
+        assert.deepEqual(await rootBack, ['r']);
       });
     });
 

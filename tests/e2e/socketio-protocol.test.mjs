@@ -254,6 +254,25 @@ describe('Socket.IO v5 protocol', { skip: CONFORMANCE_SKIP }, () => {
       }
     });
 
+    it('BINARY_EVENT on "/custom" ("452-/custom,[...]") is echoed on "/custom"', async () => {
+      const { ws } = await sioWs(base, { nsp: '/custom' });
+      try {
+        assert.equal(await ws.nextText(), '42/custom,["auth",{}]');
+        ws.send('452-/custom,' + JSON.stringify(['message', placeholder(0), placeholder(1)]));
+        ws.send(Buffer.from([1, 2]));
+        ws.send(Buffer.from([3, 4]));
+        const e = await nextSio(ws, 'the BINARY_EVENT echo on /custom');
+        assert.equal(e.type, 5, e.raw);
+        assert.equal(e.nsp, '/custom');
+        assert.equal(e.attachments, 2);
+        assert.deepEqual(e.data, ['message-back', placeholder(0), placeholder(1)]);
+        assert.deepEqual([...(await ws.nextBinary())], [1, 2]);
+        assert.deepEqual([...(await ws.nextBinary())], [3, 4]);
+      } finally {
+        ws.close();
+      }
+    });
+
     it('BINARY_EVENT over polling: attachments travel as "b" base64 packets', async () => {
       const { sid } = await handshake(base, { path: PATH });
       await post(base, sid, '40', { path: PATH });
@@ -321,6 +340,46 @@ describe('Socket.IO v5 protocol', { skip: CONFORMANCE_SKIP }, () => {
         ws.close();
       }
     });
+  });
+
+  describe('acknowledgement with binary from the client, and the server\'s DISCONNECT', () => {
+    it('a BINARY_ACK from the client ("461-<id>[...]" + bytes) reaches the server', async () => {
+      const { ws } = await sioWs(base);
+      try {
+        assert.equal(await ws.nextText(), '42["auth",{}]');
+        ws.send('42["request-ack"]');
+        const req = await nextSio(ws, 'the ack-request event');
+        assert.equal(typeof req.id, 'number', req.raw);
+        ws.send(`461-${req.id}` + JSON.stringify([{ file: placeholder(0) }]));
+        ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+        const res = await nextSio(ws, 'the ack-response event');
+        assert.equal(res.type, 5, `the values carry binary, so a BINARY_EVENT: ${res.raw}`);
+        assert.equal(res.attachments, 1);
+        assert.deepEqual(res.data, ['ack-response', { file: placeholder(0) }]);
+        assert.deepEqual([...(await ws.nextBinary())], [0xde, 0xad, 0xbe, 0xef]);
+      } finally {
+        ws.close();
+      }
+    });
+
+    for (const nsp of ['/', '/custom']) {
+      it(`the server disconnecting a socket of "${nsp}" sends DISCONNECT and keeps the Engine.IO session`, async () => {
+        const { ws } = await sioWs(base, { nsp });
+        const prefix = nsp === '/' ? '' : `${nsp},`;
+        try {
+          assert.equal(await ws.nextText(), `42${prefix}["auth",{}]`);
+          ws.send(`42${prefix}["disconnect-me"]`);
+          assert.equal(await ws.nextText({ what: 'the DISCONNECT packet' }), `41${prefix}`);
+          // The connection is still there: connect again.
+          ws.send(`40${prefix}`);
+          const c = await nextSio(ws, 'the CONNECT answer after the server DISCONNECT');
+          assert.equal(c.type, 0, c.raw);
+          assert.equal(c.nsp, nsp);
+        } finally {
+          ws.close();
+        }
+      });
+    }
   });
 
   describe('malformed packets close the connection', () => {

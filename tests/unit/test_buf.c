@@ -111,8 +111,9 @@ test_growth(void)
 		memset(big, 0x5a, sizeof(big));
 		buf_append(&b, big, sizeof(big));
 		is_int(b.len, 100000 + (1 << 20), "1 MiB append");
-		ok(b.data[99999] == 'a' + 99999 % 26 && b.data[100000] == 0x5a &&
-		    b.data[b.len - 1] == 0x5a, "old and new bytes in place");
+		ok(b.data[99999] == 'a' + 99999 % 26 &&
+		    b.data[100000] == 0x5a && b.data[b.len - 1] == 0x5a,
+		    "old and new bytes in place");
 	}
 
 	s = buf_release(&b, &len);
@@ -162,7 +163,8 @@ test_printf(void)
 	}
 
 	s = buf_release(&b, &len);
-	ok(s[len] == '\0' && len == strlen(s), "released printf text is a string");
+	ok(s[len] == '\0' && len == strlen(s),
+	    "released printf text is a string");
 	free(s);
 }
 

@@ -16,7 +16,7 @@
 #define MAX_SEEN 1100
 struct seen {
 	int	 n;
-	int	 stop_at;		/* return 7 from the cb for this packet */
+	int	 stop_at;		/* cb returns 7 for this packet */
 	struct {
 		int	 type, binary;
 		char	 data[64];
@@ -266,7 +266,8 @@ test_bad_payloads(void)
 	bad_payload(L("bAQIDBA="), "payload: base64 7 characters");
 	bad_payload(L("bAQ==AAA"), "payload: padding inside base64");
 	bad_payload(L("bZh=="), "payload: non-canonical padding bits");
-	bad_payload(L("bAQIDBA==\x1e"), "payload: binary then trailing separator");
+	bad_payload(L("bAQIDBA==\x1e"),
+	    "payload: binary then trailing separator");
 	bad_payload(L("bAQIDBA==\x1e" "4ok\x1e" "bAQ"),
 	    "payload: bad binary after good packets");
 	bad_payload(L("B AQID"), "payload: capital B is not binary");
@@ -280,7 +281,8 @@ test_bad_payloads(void)
 	big[0] = 'b';
 	memset(big + 1, 'A', 296);
 	memcpy(big + 1 + 252, "AA==", 4);
-	bad_payload(big, 297, "payload: padding ending the first 256 characters");
+	bad_payload(big, 297,
+	    "payload: padding ending the first 256 characters");
 	memset(big + 1, 'A', 296);
 	memcpy(big + 1 + 256, "AA==", 4);
 	bad_payload(big, 297, "payload: padding starting the second chunk");
@@ -322,7 +324,8 @@ test_encode(void)
 	enc(EIO_MESSAGE, 1, NULL, 0, "b", 1, "encode empty binary");
 	enc(EIO_MESSAGE, 1, "\x1e\x1e\x1e", 3, "bHh4e", 5,
 	    "encode binary separators as base64");
-	enc(EIO_MESSAGE, 1, "foobar", 6, "bZm9vYmFy", 9, "encode binary foobar");
+	enc(EIO_MESSAGE, 1, "foobar", 6, "bZm9vYmFy", 9,
+	    "encode binary foobar");
 	enc(EIO_MESSAGE, 0, "a\0b", 3, "4a\0b", 4, "encode text with a NUL");
 }
 

@@ -162,12 +162,13 @@ test_more_good(void)
 	    SIO_CONNECT_ERROR, 0, "/admin", SIO_NO_ACK,
 	    "{\"message\":\"x\",\"data\":{\"code\":1}}",
 	    "CONNECT_ERROR with data in /admin");
-	good(L("2[\"Connect\"]"), SIO_EVENT, 0, "/", SIO_NO_ACK, "[\"Connect\"]",
-	    "reserved names are case sensitive");
+	good(L("2[\"Connect\"]"), SIO_EVENT, 0, "/", SIO_NO_ACK,
+	    "[\"Connect\"]", "reserved names are case sensitive");
 	good(L("2[\"connect \"]"), SIO_EVENT, 0, "/", SIO_NO_ACK,
 	    "[\"connect \"]", "a reserved name plus a space is not reserved");
-	good(L("2[\"h\xc3\xa9llo\",\"\\u00e9\"]"), SIO_EVENT, 0, "/", SIO_NO_ACK,
-	    "[\"h\xc3\xa9llo\",\"\xc3\xa9\"]", "UTF-8 and \\u escapes");
+	good(L("2[\"h\xc3\xa9llo\",\"\\u00e9\"]"), SIO_EVENT, 0, "/",
+	    SIO_NO_ACK, "[\"h\xc3\xa9llo\",\"\xc3\xa9\"]",
+	    "UTF-8 and \\u escapes");
 	good(L("2[\"\\u0001\\uD83D\\uDE00\\u00Ff\"]"), SIO_EVENT, 0, "/",
 	    SIO_NO_ACK, "[\"\\u0001\xf0\x9f\x98\x80\xc3\xbf\"]",
 	    "\\u escapes: control, surrogate pair, mixed case hex");
@@ -243,10 +244,12 @@ test_bad_header(void)
 	bad(L(" 2[\"a\"]"), "leading space");
 	bad(L("\0" "2[\"a\"]"), "leading NUL");
 	bad(L("\xb2"), "high byte");
-	bad(L("42[\"a\"]"), "an Engine.IO prefix left on (CONNECT_ERROR, id 2, no payload)");
+	bad(L("42[\"a\"]"),
+	    "an Engine.IO prefix left on (CONNECT_ERROR, id 2, an array)");
 
 	/* Attachment counts. */
-	bad_why(L("5[\"a\"]"), "illegal attachments", "BINARY_EVENT without '-'");
+	bad_why(L("5[\"a\"]"), "illegal attachments",
+	    "BINARY_EVENT without '-'");
 	bad_why(L("51[\"a\"]"), "illegal attachments", "count without '-'");
 	bad_why(L("51"), "illegal attachments", "count then end of input");
 	bad_why(L("5"), "illegal attachments", "type 5 alone");
@@ -262,7 +265,8 @@ test_bad_header(void)
 	    "exponent in the count");
 	bad_why(L("5 1-[\"a\"]"), "illegal attachments", "space in the count");
 	bad_why(L("565-[\"a\"]"), "too many attachments", "65 attachments");
-	bad_why(L("599999999999999999999999999-[\"a\"]"), "too many attachments",
+	bad_why(L("599999999999999999999999999-[\"a\"]"),
+	    "too many attachments",
 	    "huge attachment count");
 	bad(L("51-"), "count but no payload");
 	bad(L("61-15"), "BINARY_ACK with id but no payload");
@@ -285,7 +289,7 @@ test_bad_header(void)
 	    "namespace of 501 bytes running to the end");
 	bad_why(L("2/ad\0min,[\"a\"]"), "NUL in namespace", "NUL in namespace");
 	bad(L("2/admin[\"a\"]"),
-	    "namespace without comma before an EVENT payload (no payload left)");
+	    "no comma after the namespace: an EVENT without payload");
 	bad(L("2/admin,"), "EVENT in a namespace without payload");
 
 	/* Ack ids. */
@@ -390,7 +394,8 @@ test_bad_payload(void)
 	bad(L("1null"), "DISCONNECT with null");
 
 	/* EVENT: a non-empty array starting with a string. */
-	bad_why(L("2"), "event payload is not an array", "EVENT without payload");
+	bad_why(L("2"), "event payload is not an array",
+	    "EVENT without payload");
 	bad_why(L("2{}"), "event payload is not an array", "EVENT with {}");
 	bad(L("2\"a\""), "EVENT with a string");
 	bad(L("2null"), "EVENT with null");
@@ -413,7 +418,8 @@ test_bad_payload(void)
 
 	/* ACK: an array. */
 	bad_why(L("3"), "ack payload is not an array", "ACK without payload");
-	bad_why(L("31"), "ack payload is not an array", "ACK 1 without payload");
+	bad_why(L("31"), "ack payload is not an array",
+	    "ACK 1 without payload");
 	bad(L("3{}"), "ACK with {}");
 	bad(L("3\"a\""), "ACK with a string");
 	bad(L("61-1{}"), "BINARY_ACK with {}");
@@ -508,11 +514,13 @@ test_encode(void)
 	    "0/admin,{\"sid\":\"oSO0OpakMV_3jnilAAAA\"}",
 	    "encode CONNECT to /admin with sid");
 	enc(SIO_CONNECT_ERROR, "/", SIO_NO_ACK, 0,
-	    "{\"message\":\"Not authorized\"}", "4{\"message\":\"Not authorized\"}",
+	    "{\"message\":\"Not authorized\"}",
+	    "4{\"message\":\"Not authorized\"}",
 	    "encode CONNECT_ERROR");
 	enc(SIO_EVENT, "/", SIO_NO_ACK, 0, "[\"foo\"]", "2[\"foo\"]",
 	    "encode EVENT");
-	enc(SIO_EVENT, "/admin", SIO_NO_ACK, 0, "[\"bar\"]", "2/admin,[\"bar\"]",
+	enc(SIO_EVENT, "/admin", SIO_NO_ACK, 0, "[\"bar\"]",
+	    "2/admin,[\"bar\"]",
 	    "encode EVENT in /admin");
 	enc(SIO_BINARY_EVENT, "/", SIO_NO_ACK, 1, "[\"baz\"," PH(0) "]",
 	    "51-[\"baz\"," PH(0) "]", "encode BINARY_EVENT");
@@ -535,7 +543,8 @@ test_encode(void)
 	    "encode CONNECT to /admin: trailing comma");
 	enc(SIO_BINARY_ACK, "/admin", 1, 1, "[" PH(0) "]",
 	    "61-/admin,1[" PH(0) "]", "encode BINARY_ACK in /admin");
-	enc(SIO_CONNECT, "/", SIO_NO_ACK, 0, "{\"sid\":\"wZX3oN0bSVIhsaknAAAI\"}",
+	enc(SIO_CONNECT, "/", SIO_NO_ACK, 0,
+	    "{\"sid\":\"wZX3oN0bSVIhsaknAAAI\"}",
 	    "0{\"sid\":\"wZX3oN0bSVIhsaknAAAI\"}", "encode CONNECT answer");
 
 	/* Edges. */
@@ -545,7 +554,8 @@ test_encode(void)
 	    "namespace NULL means /");
 	enc(SIO_EVENT, "", SIO_NO_ACK, 0, "[\"a\"]", "2[\"a\"]",
 	    "namespace \"\" means /");
-	enc(SIO_EVENT, "/", 0, 0, "[\"a\"]", "20[\"a\"]", "ack id 0 is written");
+	enc(SIO_EVENT, "/", 0, 0, "[\"a\"]", "20[\"a\"]",
+	    "ack id 0 is written");
 	enc(SIO_EVENT, "/", -5, 0, "[\"a\"]", "2[\"a\"]",
 	    "any negative id means none");
 	enc(SIO_ACK, "/", 9007199254740991LL, 0, "[]", "39007199254740991[]",
@@ -577,14 +587,16 @@ test_placeholders(void)
 
 	obj = cJSON_Parse(PH(2));
 	is_int(sio_check_placeholders(obj, 3), 0, "check: root placeholder ok");
-	is_int(sio_check_placeholders(obj, 2), -1, "check: root placeholder bad");
+	is_int(sio_check_placeholders(obj, 2), -1,
+	    "check: root placeholder bad");
 	cJSON_Delete(obj);
 
 	/* Only data and below: not the siblings of the item passed. */
 	arr = cJSON_Parse("[\"x\"," PH(5) "]");
 	is_int(sio_check_placeholders(arr->child, 1), 0,
 	    "check: a sibling of the root is not examined");
-	is_int(sio_check_placeholders(arr, 1), -1, "check: but it is from above");
+	is_int(sio_check_placeholders(arr, 1), -1,
+	    "check: but it is from above");
 	cJSON_Delete(arr);
 
 	arr = cJSON_Parse("[[],{},[[]],{\"a\":{}},1,\"s\",null]");

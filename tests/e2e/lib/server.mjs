@@ -61,6 +61,27 @@ function baseEnv() {
 
 const TAIL_LINES = 200;
 
+// Servers still running when this process ends are killed, so that a test
+// file that crashes or is stopped leaves no server behind.
+const live = new Set();
+let exitHooked = false;
+function hookExit() {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const p of live) {
+      try {
+        p.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.once(sig, () => process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 })[sig]));
+  }
+}
+
 export class ServerProcess {
   constructor({ binary, args, name, port, proc }) {
     this.binary = binary;
@@ -165,6 +186,9 @@ export async function startServer(binary, args = [], options = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const server = new ServerProcess({ binary, args: fullArgs, name, port, proc });
+  hookExit();
+  live.add(proc);
+  server.exited.then(() => live.delete(proc));
   const prefix = `[${name}:${port}]`;
   process.stderr.write(`${prefix} started: ${binary} ${fullArgs.join(' ')}\n`);
 
