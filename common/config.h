@@ -54,7 +54,23 @@ enum config_type {
 	X(SEND_QUEUE_MAX, CONFIG_INT, "4194304", 65536, 1073741824, NULL, 0, \
 	    "Bytes queued for one client before it is dropped as too slow.") \
 	X(MAX_CONNECTIONS, CONFIG_INT, "100000", 1, 10000000, NULL, 0,	\
-	    "Engine.IO sessions accepted at once; more get HTTP 503.")
+	    "Engine.IO sessions accepted at once; more get HTTP 503.")	\
+	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 1,	\
+	    "Time a CoUp API call (verify, check-member) may take (ms).") \
+	X(AUTH_CACHE_TTL, CONFIG_INT, "0", 0, 86400, NULL, 1,		\
+	    "Seconds a verified user is cached; 0 = no cache.")	\
+	X(MEMBER_CACHE_TTL, CONFIG_INT, "60", 0, 86400, NULL, 1,	\
+	    "Seconds a membership answer is cached; 0 = no cache.")	\
+	X(VIDEO_ROOM_MAX, CONFIG_INT, "16", 1, 1000, NULL, 1,		\
+	    "Members a video room holds; more get ROOM_FULL.")		\
+	X(CHAT_MAX_LENGTH, CONFIG_INT, "4000", 1, 1000000, NULL, 1,	\
+	    "Longest chat message in characters; longer is BAD_REQUEST.") \
+	X(RATE_LIMIT_EVENTS, CONFIG_INT, "100", 1, 1000000, NULL, 1,	\
+	    "Events per second per connection (bursts of three times).") \
+	X(ROOM_IDLE_TIMEOUT, CONFIG_INT, "30", 0, 86400, NULL, 1,	\
+	    "Seconds an empty room's process lives before it exits.")	\
+	X(ROOMD_PATH, CONFIG_STRING, "", 0, 4096, NULL, 0,		\
+	    "coup-roomd binary; empty = next to coup-gateway, else libexec.")
 
 enum config_key {
 #define CONFIG_ENUM_ENTRY(name, ...) CFG_##name,

@@ -14,6 +14,7 @@
 
 #include "gateway.h"
 #include "httpd.h"
+#include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
@@ -111,10 +112,21 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 }
 
 static void
+add_room_detail(struct room *r, void *arg)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "name", r->name);
+	cJSON_AddNumberToObject(d, "participants", r->count);
+	cJSON_AddItemToArray(arg, d);
+}
+
+static void
 metrics(struct httpd_req *req, void *arg)
 {
 	struct gateway *gw = arg;
-	cJSON *o, *mem, *g, *r;
+	struct supervisor_stats st;
+	cJSON *o, *mem, *g, *r, *details;
 	long long rss;
 
 	if (strncmp(req->accept, "text/plain", 10) == 0 ||
@@ -123,18 +135,20 @@ metrics(struct httpd_req *req, void *arg)
 		return;
 	}
 	rss = self_rss_bytes();
+	supervisor_stats(gw->rooms, &st);
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "connections",
 	    sio_server_connections(gw->sio));
-	cJSON_AddNumberToObject(o, "rooms", 0);
-	cJSON_AddItemToObject(o, "roomDetails", cJSON_CreateArray());
+	cJSON_AddNumberToObject(o, "rooms", rooms_count(gw));
+	details = cJSON_AddArrayToObject(o, "roomDetails");
+	rooms_foreach(gw, add_room_detail, details);
 	mem = cJSON_AddObjectToObject(o, "memory");
-	cJSON_AddNumberToObject(mem, "rss", (double)rss);
+	cJSON_AddNumberToObject(mem, "rss", (double)(rss + st.rss_bytes));
 	g = cJSON_AddObjectToObject(mem, "gateway");
 	cJSON_AddNumberToObject(g, "rss", (double)rss);
 	r = cJSON_AddObjectToObject(mem, "rooms");
-	cJSON_AddNumberToObject(r, "rss", 0);
-	cJSON_AddNumberToObject(r, "processes", 0);
+	cJSON_AddNumberToObject(r, "rss", (double)st.rss_bytes);
+	cJSON_AddNumberToObject(r, "processes", st.processes);
 	cJSON_AddNumberToObject(o, "uptime", uptime(gw));
 	respond_json(req, o);
 }

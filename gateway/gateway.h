@@ -2,32 +2,44 @@
  * gateway.h - state shared by the files of coup-gateway.
  *
  * One struct gateway per process, built by main.c: the loop, the
- * configuration, the protocol servers, and the figures /metrics reports.
+ * configuration, the protocol servers, the CoUp API client, the room
+ * supervisor, and the figures /metrics reports.
  */
 #ifndef COUP_GATEWAY_H
 #define COUP_GATEWAY_H
 
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
 #include <ev.h>
 
 #include "config.h"
 
+struct coupapi;
 struct httpd;
 struct sio_server;
 struct sio_nsp;
+struct sio_socket;
+struct supervisor;
 
 struct gateway_stats {
 	unsigned long long	 events;		/* events received */
 	unsigned long long	 events_ignored;	/* unknown names */
+	unsigned long long	 errors;		/* error replies sent */
 	unsigned long long	 connects;		/* accepted */
 	unsigned long long	 connects_refused;
+	unsigned long long	 rate_limited;
 };
 
 struct gateway {
 	struct ev_loop		*loop;
 	struct config		 cfg;
+	int			 development;	/* NODE_ENV=development */
 	struct httpd		*httpd;
 	struct sio_server	*sio;
 	struct sio_nsp		*nsp;		/* "/" */
+	struct coupapi		*api;
+	struct supervisor	*rooms;
 	double			 started;	/* monotonic seconds */
 	struct gateway_stats	 stats;
 };
@@ -36,5 +48,19 @@ struct gateway {
 void	endpoints_register(struct gateway *);
 /* namespace.c: the CoUp namespace "/". */
 void	namespace_register(struct gateway *);
+
+/*
+ * connect.c: authentication of a CONNECT (contract section 2).  Ends, now
+ * or later, with client_accepted() or a refusal (sio_refuse_message).
+ * While it is pending the socket's data pointer belongs to connect.c.
+ */
+void	connect_start(struct gateway *, struct sio_socket *, const cJSON *auth);
+/* The socket went away while its CONNECT was pending. */
+void	connect_cancel(struct gateway *, struct sio_socket *);
+
+/* clients.c: an authenticated socket; user is {id,name,email,avatar}
+ * (copied).  Accepts the socket. */
+void	client_accepted(struct gateway *, struct sio_socket *,
+	    const cJSON *user);
 
 #endif

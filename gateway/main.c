@@ -15,9 +15,11 @@
 
 #include "autoconfig.h"
 #include "config.h"
+#include "coupapi.h"
 #include "gateway.h"
 #include "httpd.h"
 #include "log.h"
+#include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
@@ -101,6 +103,7 @@ on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	log_set_level(log_level_from_name(config_str(&gw->cfg, CFG_LOG_LEVEL)));
 	httpd_set_origins(gw->httpd, config_str(&gw->cfg, CFG_ALLOWED_ORIGINS));
+	coupapi_set_base_url(gw->api, config_str(&gw->cfg, CFG_NEXTJS_URL));
 	config_free(&fresh);
 }
 
@@ -141,6 +144,21 @@ main(int argc, char **argv)
 
 	gw.loop = EV_DEFAULT;
 	gw.started = timestamp_mono();
+	gw.development = strcmp(config_str(&gw.cfg, CFG_NODE_ENV),
+	    "development") == 0;
+	{
+		struct coupapi_opts ao = {
+			.base_url = config_str(&gw.cfg, CFG_NEXTJS_URL),
+			.timeout_ms = (int)config_int(&gw.cfg,
+			    CFG_AUTH_TIMEOUT_MS),
+			.auth_cache_ttl = (int)config_int(&gw.cfg,
+			    CFG_AUTH_CACHE_TTL),
+			.member_cache_ttl = (int)config_int(&gw.cfg,
+			    CFG_MEMBER_CACHE_TTL),
+		};
+		gw.api = coupapi_new(gw.loop, &ao);
+	}
+	rooms_init(&gw);
 	eo.ping_interval_ms = (int)config_int(&gw.cfg, CFG_PING_INTERVAL_MS);
 	eo.ping_timeout_ms = (int)config_int(&gw.cfg, CFG_PING_TIMEOUT_MS);
 	eo.max_payload = (size_t)config_int(&gw.cfg, CFG_MAX_PAYLOAD);
@@ -177,6 +195,8 @@ main(int argc, char **argv)
 	log_info("stopped");
 	httpd_free(gw.httpd);
 	sio_server_free(gw.sio);
+	rooms_shutdown(&gw);
+	coupapi_free(gw.api);
 	config_free(&gw.cfg);
 	return 0;
 }

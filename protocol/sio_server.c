@@ -279,10 +279,12 @@ socket_remove(struct sio_socket *s, const char *reason)
 			s->nnext->nprev = s->nprev;
 		s->nsp->count--;
 		c->srv->connections--;
-		s->connected = 0;
 	}
+	/* sio_socket_connected() still tells the application whether it
+	 * had accepted this socket. */
 	if (s->nsp->ops.disconnect != NULL)
 		s->nsp->ops.disconnect(s, reason, s->nsp->arg);
+	s->connected = 0;
 	while ((pa = s->acks) != NULL) {
 		s->acks = pa->next;
 		if (pa->cb != NULL)

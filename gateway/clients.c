@@ -1,0 +1,137 @@
+/*
+ * clients.c - authenticated sockets.
+ *
+ * Each socket that passed authentication becomes a struct client with a
+ * connection id, the number room processes know it by (socket ids are
+ * the clients' business; a number is cheap to carry and compare).  Two
+ * indexes find a client: by connection id (a room process addressing a
+ * packet) and by socket id (a relay's `to`).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "rooms.h"
+#include "sio_server.h"
+
+#define CLIENT_BUCKETS	16384	/* power of two */
+
+struct by_socket {
+	struct by_socket	*next;
+	struct client		*client;
+};
+
+static struct client *by_conn[CLIENT_BUCKETS];
+static struct by_socket *by_sid[CLIENT_BUCKETS];
+static uint64_t next_conn = 1;
+static unsigned nclients;
+
+static unsigned
+sid_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h & (CLIENT_BUCKETS - 1);
+}
+
+struct client *
+client_find(struct gateway *gw, uint64_t conn)
+{
+	struct client *c;
+
+	for (c = by_conn[conn & (CLIENT_BUCKETS - 1)]; c != NULL; c = c->hnext)
+		if (c->conn == conn)
+			return c;
+	return NULL;
+}
+
+struct client *
+client_by_socket(struct gateway *gw, const char *socket_id)
+{
+	struct by_socket *e;
+
+	for (e = by_sid[sid_hash(socket_id)]; e != NULL; e = e->next)
+		if (strcmp(sio_socket_id(e->client->sock), socket_id) == 0)
+			return e->client;
+	return NULL;
+}
+
+struct client *
+client_of(struct sio_socket *s)
+{
+	return sio_socket_connected(s) ? sio_socket_data(s) : NULL;
+}
+
+unsigned
+clients_count(struct gateway *gw)
+{
+	return nclients;
+}
+
+void
+client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	struct by_socket *e = calloc(1, sizeof(*e));
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+	unsigned b;
+
+	if (c == NULL || e == NULL)
+		fatal("calloc");
+	c->gw = gw;
+	c->sock = s;
+	c->conn = next_conn++;
+	c->user = cJSON_Duplicate(user, 1);
+	c->user_json = cJSON_PrintUnformatted(user);
+	c->user_id = strdup(cJSON_IsString(id) ? id->valuestring : "");
+	if (c->user == NULL || c->user_json == NULL || c->user_id == NULL)
+		fatal("client_accepted");
+	c->tokens = -1;		/* events.c fills the bucket on first use */
+	b = c->conn & (CLIENT_BUCKETS - 1);
+	c->hnext = by_conn[b];
+	by_conn[b] = c;
+	sio_socket_set_data(s, c);
+	sio_accept(s);
+	e->client = c;
+	b = sid_hash(sio_socket_id(s));
+	e->next = by_sid[b];
+	by_sid[b] = e;
+	nclients++;
+	log_debug("socket %s: user %s connected (conn %llu)",
+	    sio_socket_id(s), c->user_id, (unsigned long long)c->conn);
+}
+
+void
+client_gone(struct client *c, const char *reason)
+{
+	struct client **pp;
+	struct by_socket **ep, *e;
+
+	log_debug("socket %s: user %s gone (%s)", sio_socket_id(c->sock),
+	    c->user_id, reason);
+	events_client_gone(c);
+	while (c->rooms != NULL)
+		room_leave(c->rooms, IPC_LEAVE_DISCONNECT);
+	for (pp = &by_conn[c->conn & (CLIENT_BUCKETS - 1)]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	for (ep = &by_sid[sid_hash(sio_socket_id(c->sock))]; (e = *ep) != NULL;
+	    ep = &e->next)
+		if (e->client == c) {
+			*ep = e->next;
+			free(e);
+			break;
+		}
+	nclients--;
+	sio_socket_set_data(c->sock, NULL);
+	cJSON_Delete(c->user);
+	cJSON_free(c->user_json);
+	free(c->user_id);
+	free(c);
+}

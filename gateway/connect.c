@@ -1,0 +1,167 @@
+/*
+ * connect.c - who may connect: the CONNECT rules of contract section 2.
+ *
+ * A CONNECT must carry a userId (a non-empty string, or a number, which
+ * becomes its decimal string) and may carry a token.  The CoUp API is asked
+ * through coupapi.c; its verdict becomes an accepted client or a
+ * CONNECT_ERROR whose message is the old server's, word for word, since
+ * the web app shows them.  When the API cannot be reached, production
+ * refuses and development lets the user in under a made-up profile, as
+ * the old server did, so a newcomer can run the server without the app.
+ *
+ * While the API is being asked, the socket's data pointer holds our
+ * struct pending; it is cleared before the socket is accepted or refused,
+ * so whoever owns the pointer next finds it empty.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "coupapi.h"
+#include "gateway.h"
+#include "log.h"
+#include "sio_server.h"
+
+#define MSG_NO_USER_ID		"Authentication required: userId missing"
+#define MSG_REJECTED		"Authentication failed"
+#define MSG_INACTIVE		"User not found or inactive"
+#define MSG_UNREACHABLE		"Failed to authenticate with server"
+
+struct pending {
+	struct gateway		*gw;
+	struct sio_socket	*s;
+	struct coupapi_req	*req;
+	char			 user_id[];
+};
+
+static void
+refuse(struct gateway *gw, struct sio_socket *s, const char *message)
+{
+	gw->stats.connects_refused++;
+	log_debug("socket %s: refused: %s", sio_socket_id(s), message);
+	sio_refuse_message(s, message);
+}
+
+static void
+accept_user(struct gateway *gw, struct sio_socket *s, const cJSON *user)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+
+	gw->stats.connects++;
+	log_debug("socket %s: user %s connected", sio_socket_id(s),
+	    cJSON_IsString(id) ? id->valuestring : "?");
+	client_accepted(gw, s, user);
+}
+
+/* The profile development mode gives a user it could not verify. */
+static cJSON *
+unverified_user(const char *user_id)
+{
+	cJSON *u = cJSON_CreateObject();
+	struct buf name = BUF_INIT;
+
+	if (u == NULL)
+		fatalx("cJSON_CreateObject: out of memory");
+	buf_printf(&name, "User %s", user_id);
+	buf_append_byte(&name, '\0');
+	if (cJSON_AddStringToObject(u, "id", user_id) == NULL ||
+	    cJSON_AddStringToObject(u, "name", (char *)name.data) == NULL ||
+	    cJSON_AddNullToObject(u, "email") == NULL ||
+	    cJSON_AddNullToObject(u, "avatar") == NULL)
+		fatalx("cJSON: out of memory");
+	buf_free(&name);
+	return u;
+}
+
+static void
+on_verified(void *arg, enum coupapi_auth outcome, const cJSON *user)
+{
+	struct pending *p = arg;
+	struct gateway *gw = p->gw;
+	struct sio_socket *s = p->s;
+	cJSON *guest;
+
+	sio_socket_set_data(s, NULL);
+	p->req = NULL;
+	switch (outcome) {
+	case COUPAPI_AUTH_OK:
+		accept_user(gw, s, user);
+		break;
+	case COUPAPI_AUTH_REJECTED:
+		refuse(gw, s, MSG_REJECTED);
+		break;
+	case COUPAPI_AUTH_INACTIVE:
+		refuse(gw, s, MSG_INACTIVE);
+		break;
+	case COUPAPI_AUTH_UNREACHABLE:
+	default:
+		if (!gw->development) {
+			refuse(gw, s, MSG_UNREACHABLE);
+			break;
+		}
+		log_warnx("socket %s: CoUp API unreachable; development mode "
+		    "lets user %s in unverified", sio_socket_id(s),
+		    p->user_id);
+		guest = unverified_user(p->user_id);
+		accept_user(gw, s, guest);
+		cJSON_Delete(guest);
+		break;
+	}
+	free(p);
+}
+
+void
+connect_start(struct gateway *gw, struct sio_socket *s, const cJSON *auth)
+{
+	const cJSON *id = NULL, *tok = NULL;
+	const char *token = NULL;
+	char num[COUPAPI_NUMBER_LEN];
+	const char *user_id = NULL;
+	struct pending *p;
+	size_t n;
+
+	if (cJSON_IsObject(auth)) {
+		id = cJSON_GetObjectItemCaseSensitive(auth, "userId");
+		tok = cJSON_GetObjectItemCaseSensitive(auth, "token");
+	}
+	if (cJSON_IsString(id) && id->valuestring[0] != '\0')
+		user_id = id->valuestring;
+	else if (cJSON_IsNumber(id)) {
+		coupapi_number_id(id->valuedouble, num);
+		user_id = num;
+	}
+	if (user_id == NULL) {
+		refuse(gw, s, MSG_NO_USER_ID);
+		return;
+	}
+	/* The old server sent a Bearer header only for a non-empty token. */
+	if (cJSON_IsString(tok) && tok->valuestring[0] != '\0')
+		token = tok->valuestring;
+
+	n = strlen(user_id);
+	if ((p = malloc(sizeof(*p) + n + 1)) == NULL)
+		fatal("malloc");
+	p->gw = gw;
+	p->s = s;
+	memcpy(p->user_id, user_id, n + 1);
+	sio_socket_set_data(s, p);
+	log_debug("socket %s: verifying user %s%s", sio_socket_id(s),
+	    user_id, token ? " (with a token)" : "");
+	/* The callback never runs inside this call, so p->req is set
+	 * before anyone can look at it. */
+	p->req = coupapi_verify(gw->api, user_id, token, on_verified, p);
+}
+
+void
+connect_cancel(struct gateway *gw, struct sio_socket *s)
+{
+	struct pending *p = sio_socket_data(s);
+
+	if (p == NULL)
+		return;
+	sio_socket_set_data(s, NULL);
+	log_debug("socket %s: gone while user %s was being verified",
+	    sio_socket_id(s), p->user_id);
+	coupapi_cancel(p->req);
+	free(p);
+}

@@ -1,0 +1,284 @@
+/*
+ * rooms.c - the routing table: which clients are in which room, and the
+ * messages that keep each room's process in step with it.
+ *
+ * A room exists while it has members (and for ROOM_IDLE_TIMEOUT seconds
+ * after the last one left, so a quick rejoin finds its process warm).
+ * Membership lives here, not in the room process, because the gateway is
+ * the one that must survive: when a room process dies its members are
+ * still members, and supervisor.c replays them into the next one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "rooms.h"
+#include "sio_server.h"
+#include "timestamp.h"
+
+#define ROOM_BUCKETS	1024	/* power of two */
+
+static struct room *buckets[ROOM_BUCKETS];
+static unsigned nrooms;
+
+static unsigned
+name_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h & (ROOM_BUCKETS - 1);
+}
+
+struct room *
+room_find(struct gateway *gw, const char *name)
+{
+	struct room *r;
+
+	for (r = buckets[name_hash(name)]; r != NULL; r = r->hnext)
+		if (strcmp(r->name, name) == 0)
+			return r;
+	return NULL;
+}
+
+static void	room_free(struct room *);
+
+static void
+on_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct room *r = w->data;
+
+	if (r->count == 0) {
+		log_debug("room %s: idle, retiring its process", r->name);
+		room_free(r);
+	}
+}
+
+struct room *
+room_get(struct gateway *gw, const char *name)
+{
+	struct room *r = room_find(gw, name);
+	unsigned b;
+
+	if (r != NULL)
+		return r;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->name = strdup(name)) == NULL)
+		fatal("calloc");
+	r->gw = gw;
+	r->id = strchr(r->name, ':') + 1;
+	r->kind = strncmp(name, "video:", 6) == 0 ? ROOM_VIDEO : ROOM_STUDY;
+	ev_init(&r->idle, on_idle);
+	r->idle.data = r;
+	b = name_hash(name);
+	r->hnext = buckets[b];
+	buckets[b] = r;
+	nrooms++;
+	r->child = child_start(gw->rooms, r);
+	return r;
+}
+
+static void
+room_free(struct room *r)
+{
+	struct room **pp = &buckets[name_hash(r->name)];
+
+	for (; *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == r) {
+			*pp = r->hnext;
+			break;
+		}
+	nrooms--;
+	ev_timer_stop(r->gw->loop, &r->idle);
+	if (r->child != NULL)
+		child_retire(r->child);
+	free(r->members);
+	free(r->name);
+	free(r);
+}
+
+struct membership *
+room_membership(struct room *r, const struct client *c)
+{
+	struct membership *m;
+
+	for (m = c->rooms; m != NULL; m = m->cnext)
+		if (m->room == r)
+			return m;
+	return NULL;
+}
+
+static void
+join_body(struct buf *b, const struct client *c, const struct membership *m,
+    uint8_t extra)
+{
+	const char *sid = sio_socket_id(c->sock);
+
+	ipc_put_u64(b, c->conn);
+	ipc_put_str(b, sid, strlen(sid));
+	ipc_put_str(b, c->user_id, strlen(c->user_id));
+	ipc_put_str(b, c->user_json, strlen(c->user_json));
+	ipc_put_u8(b, m->flags | extra);
+	ipc_put_u64(b, (uint64_t)m->joined_at);
+}
+
+int
+room_join(struct room *r, struct client *c)
+{
+	struct membership *m;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (!child_available(r->child)) {
+		/* Made for this join and never used: let it go. */
+		if (r->count == 0) {
+			ev_timer_set(&r->idle, 0., 0.);
+			ev_timer_start(r->gw->loop, &r->idle);
+		}
+		return -1;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("calloc");
+	m->room = r;
+	m->client = c;
+	m->joined_at = timestamp_now_ms();
+	join_body(&b, c, m, 0);
+	rc = child_send(r->child, IPC_JOIN, b.data, b.len);
+	buf_free(&b);
+	if (rc < 0) {
+		free(m);
+		return -1;
+	}
+	if (r->count == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 4;
+		r->members = realloc(r->members, sizeof(*r->members) * r->cap);
+		if (r->members == NULL)
+			fatal("realloc");
+	}
+	m->idx = r->count;
+	r->members[r->count++] = m;
+	m->cnext = c->rooms;
+	c->rooms = m;
+	if (r->kind == ROOM_VIDEO)
+		c->video = m;
+	ev_timer_stop(r->gw->loop, &r->idle);
+	return 0;
+}
+
+void
+room_leave(struct membership *m, int reason)
+{
+	struct room *r = m->room;
+	struct client *c = m->client;
+	struct membership **pp;
+	struct buf b = BUF_INIT;
+
+	ipc_put_u64(&b, c->conn);
+	ipc_put_u8(&b, (uint8_t)reason);
+	child_send(r->child, IPC_LEAVE, b.data, b.len);
+	buf_free(&b);
+
+	/* Out of the room's array (swap with the last) and the client. */
+	r->members[m->idx] = r->members[--r->count];
+	r->members[m->idx]->idx = m->idx;
+	for (pp = &c->rooms; *pp != NULL; pp = &(*pp)->cnext)
+		if (*pp == m) {
+			*pp = m->cnext;
+			break;
+		}
+	if (c->video == m)
+		c->video = NULL;
+	free(m);
+	if (r->count == 0) {
+		double secs = (double)config_int(&r->gw->cfg,
+		    CFG_ROOM_IDLE_TIMEOUT);
+
+		ev_timer_set(&r->idle, secs, 0.);
+		ev_timer_start(r->gw->loop, &r->idle);
+	}
+}
+
+int
+room_event(struct room *r, struct client *c, int event, int guest,
+    const cJSON *payload)
+{
+	struct buf b = BUF_INIT;
+	char *text = cJSON_PrintUnformatted(payload);
+	int rc;
+
+	if (text == NULL)
+		fatal("cJSON_PrintUnformatted");
+	ipc_put_u64(&b, c->conn);
+	ipc_put_u16(&b, (uint16_t)event);
+	ipc_put_u8(&b, guest ? IPC_E_GUEST : 0);
+	if (guest) {
+		const char *sid = sio_socket_id(c->sock);
+
+		ipc_put_str(&b, sid, strlen(sid));
+		ipc_put_str(&b, c->user_id, strlen(c->user_id));
+		ipc_put_str(&b, c->user_json, strlen(c->user_json));
+	}
+	ipc_put_str(&b, text, strlen(text));
+	cJSON_free(text);
+	rc = child_send(r->child, IPC_EVENT, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+void
+room_unavailable(struct room *r)
+{
+	struct gateway *gw = r->gw;
+
+	while (r->count > 0) {
+		struct client *c = r->members[r->count - 1]->client;
+		cJSON *err = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(err, "message", "방 입장에 실패했습니다.");
+		cJSON_AddStringToObject(err, "code", "ROOM_UNAVAILABLE");
+		sio_emit(c->sock, "error", err, NULL);
+		cJSON_Delete(err);
+		gw->stats.errors++;
+		room_leave(r->members[r->count - 1], IPC_LEAVE_KICKED);
+	}
+	room_free(r);
+}
+
+void
+rooms_foreach(struct gateway *gw, void (*fn)(struct room *, void *),
+    void *arg)
+{
+	for (unsigned b = 0; b < ROOM_BUCKETS; b++)
+		for (struct room *r = buckets[b]; r != NULL; r = r->hnext)
+			fn(r, arg);
+}
+
+unsigned
+rooms_count(struct gateway *gw)
+{
+	return nrooms;
+}
+
+void
+rooms_init(struct gateway *gw)
+{
+	gw->rooms = supervisor_new(gw);
+}
+
+void
+rooms_shutdown(struct gateway *gw)
+{
+	for (unsigned b = 0; b < ROOM_BUCKETS; b++)
+		while (buckets[b] != NULL) {
+			struct room *r = buckets[b];
+
+			while (r->count > 0)
+				room_leave(r->members[r->count - 1],
+				    IPC_LEAVE_DISCONNECT);
+			room_free(r);
+		}
+	supervisor_free(gw->rooms);
+	gw->rooms = NULL;
+}

@@ -1,0 +1,143 @@
+/*
+ * rooms.h - the gateway's routing table and its room processes.
+ *
+ * clients.c: every authenticated socket is a struct client with a
+ *   connection id (what room processes call it), its user, and the rooms
+ *   it is in.
+ * rooms.c: every live room is a struct room with its members (struct
+ *   membership links a client and a room, with the media flags and join
+ *   time a restarted room process needs to get the member back).
+ * supervisor.c: every room has one coup-roomd process (struct child),
+ *   started on the first join, watched, restarted and replayed when it
+ *   dies, throttled when it keeps dying, retired when the room is idle.
+ */
+#ifndef COUP_ROOMS_H
+#define COUP_ROOMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+#include "gateway.h"
+
+struct child;
+struct room;
+struct sio_socket;
+struct coupapi_req;
+
+enum room_kind { ROOM_VIDEO, ROOM_STUDY };
+
+struct membership {
+	struct room		*room;
+	struct client		*client;
+	struct membership	*cnext;		/* the client's list */
+	unsigned		 idx;		/* in room->members */
+	uint8_t			 flags;		/* IPC_M_* media flags */
+	long long		 joined_at;	/* ms since epoch */
+};
+
+/* A membership check in flight for a client (cancelled if it leaves). */
+struct pending_check {
+	struct pending_check	*next;
+	struct client		*client;
+	struct coupapi_req	*req;
+	void			*ctx;		/* events.c's */
+};
+
+struct client {
+	struct gateway		*gw;
+	struct sio_socket	*sock;
+	uint64_t		 conn;
+	char			*user_id;
+	cJSON			*user;		/* {id,name,email,avatar} */
+	char			*user_json;	/* the same, printed once */
+	struct membership	*rooms;		/* every room it is in */
+	struct membership	*video;		/* its video room, if any */
+	struct pending_check	*checks;
+	struct client		*hnext;		/* by conn */
+	/* rate limiting (events.c) */
+	double			 tokens;
+	double			 refilled;
+	double			 over_since;	/* 0 = not over the limit */
+	/* chat ids: unique even within one millisecond */
+	long long		 last_id_ms;
+	unsigned		 id_seq;
+};
+
+struct room {
+	struct gateway		*gw;
+	char			*name;		/* "video:abc" */
+	const char		*id;		/* after the colon */
+	enum room_kind		 kind;
+	struct membership	**members;
+	unsigned		 count, cap;
+	struct child		*child;
+	ev_timer		 idle;
+	struct room		*hnext;
+};
+
+/* ---- clients.c ---- */
+struct client	*client_find(struct gateway *, uint64_t conn);
+struct client	*client_by_socket(struct gateway *, const char *socket_id);
+struct client	*client_of(struct sio_socket *);
+/* The socket is gone: leave every room, cancel checks, free. */
+void		 client_gone(struct client *, const char *reason);
+unsigned	 clients_count(struct gateway *);
+
+/* ---- rooms.c ---- */
+void		 rooms_init(struct gateway *);
+void		 rooms_shutdown(struct gateway *);
+struct room	*room_find(struct gateway *, const char *name);
+/* Find or create (starting its process). */
+struct room	*room_get(struct gateway *, const char *name);
+struct membership *room_membership(struct room *, const struct client *);
+/* 0, or -1 when the room's process cannot be had (ROOM_UNAVAILABLE). */
+int		 room_join(struct room *, struct client *);
+void		 room_leave(struct membership *, int reason);
+/* Forward a checked event; guest = not a member.  -1: unavailable. */
+int		 room_event(struct room *, struct client *, int event,
+		    int guest, const cJSON *payload);
+/* Members of every room, for /metrics; fn per room. */
+void		 rooms_foreach(struct gateway *,
+		    void (*fn)(struct room *, void *), void *arg);
+unsigned	 rooms_count(struct gateway *);
+/* The process died for good: drop every member with ROOM_UNAVAILABLE. */
+void		 room_unavailable(struct room *);
+
+/* ---- events.c ---- */
+struct sio_bins;
+void		 events_dispatch(struct client *, const char *name,
+		    cJSON *args, const struct sio_bins *, long long ack_id);
+/* Cancel what is in flight for a client that is going away. */
+void		 events_client_gone(struct client *);
+
+/* ---- supervisor.c ---- */
+struct supervisor *supervisor_new(struct gateway *);
+void		 supervisor_free(struct supervisor *);
+struct child	*child_start(struct supervisor *, struct room *);
+/* Queue or send a message for the room's process; -1 if unavailable. */
+int		 child_send(struct child *, uint16_t type, const void *body,
+		    size_t len);
+/* The room is empty and idle: tell the process to exit. */
+void		 child_retire(struct child *);
+/* Stop the process (and restart it, with its members). */
+void		 child_restart(struct child *);
+pid_t		 child_pid(const struct child *);
+int		 child_available(const struct child *);
+
+struct supervisor_stats {
+	unsigned		 processes;	/* live */
+	unsigned long long	 started;
+	unsigned long long	 restarts;	/* after a death */
+	unsigned long long	 deaths;
+	unsigned long long	 killed;	/* by us: malformed, stuck */
+	double			 start_ms_last;	/* fork to HELLO */
+	double			 start_ms_max;
+	long long		 rss_bytes;	/* of the live processes */
+};
+void		 supervisor_stats(struct supervisor *, struct supervisor_stats *);
+
+#endif

@@ -1,0 +1,758 @@
+/*
+ * supervisor.c - the room processes: start, watch, restart, retire.
+ *
+ * One coup-roomd per live room, started with fork + exec on the room's
+ * first join, its end of a SOCK_SEQPACKET socketpair on IPC_CHILD_FD.
+ * Until it says HELLO (and whenever it is being replaced) what the room
+ * should hear waits in the child's pending queue, bounded, and goes out in
+ * order once it is ready.  Messages sent to a running process are kept
+ * until it reports them PROCESSED, so a process that dies does not take
+ * unhandled events with it: its replacement gets the room's members again
+ * (as silent replays, so nobody sees them leave and come back), then
+ * everything it had not handled, then what arrived meanwhile.
+ *
+ * A process that dies soon after starting, again and again, is throttled
+ * (growing delays) and after ROOM_START_ATTEMPTS tries its room is given
+ * up: its members get ROOM_UNAVAILABLE, and joins are refused for a
+ * while, instead of a crash loop.  We trust no child: a malformed message
+ * or one that stops reading is killed; nothing it does can stop us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "autoconfig.h"
+#include "eio_server.h"
+#include "ipc.h"
+#include "log.h"
+#include "rooms.h"
+#include "sio_server.h"
+#include "timestamp.h"
+
+/* Bytes that may wait for a running child before it counts as stuck. */
+#define CHILD_SENDQ_MAX		(16u * 1024 * 1024)
+/* Bytes that may wait while a child is (re)starting. */
+#define CHILD_PENDING_MAX	(16u * 1024 * 1024)
+/* A child that has not said HELLO by then is stuck. */
+#define CHILD_HELLO_SECS	5.0
+/* Dying within this many seconds of starting counts as failing to start. */
+#define CHILD_QUICK_DEATH_SECS	5.0
+/* Tries before a room is given up, and how long joins are then refused. */
+#define ROOM_START_ATTEMPTS	3
+#define ROOM_COOLDOWN_SECS	10.0
+#define COOLDOWNS		32
+
+enum child_state {
+	C_STARTING,	/* forked, waiting for HELLO */
+	C_READY,
+	C_WAITING,	/* dead, restart scheduled */
+	C_RETIRING,	/* told to exit; the room is gone */
+};
+
+/* A message kept for (re)sending. */
+struct qmsg {
+	struct qmsg	*next;
+	uint16_t	 type;
+	uint8_t		 replay;	/* a JOIN we made up for a restart */
+	uint32_t	 seq;		/* once sent */
+	uint64_t	 conn;		/* JOIN/LEAVE: whose */
+	size_t		 len;
+	uint8_t		 body[];
+};
+
+struct qlist {
+	struct qmsg	*head, *tail;
+	size_t		 bytes;
+};
+
+struct child {
+	struct supervisor	*sup;
+	struct room		*room;		/* NULL once retiring */
+	char			*name;
+	pid_t			 pid;
+	struct ipc_chan		*chan;
+	enum child_state	 state;
+	struct qlist		 pending;	/* not yet sent */
+	struct qlist		 unacked;	/* sent, not yet PROCESSED */
+	ev_child		 reaper;
+	ev_timer		 timer;		/* HELLO timeout / restart */
+	double			 spawned_at;
+	int			 quick_deaths;
+	struct child		*next;
+};
+
+struct cooldown {
+	char		 name[128];
+	double		 until;
+};
+
+struct supervisor {
+	struct gateway		*gw;
+	char			*roomd;		/* binary */
+	struct child		*children;
+	struct cooldown		 cool[COOLDOWNS];
+	unsigned		 ncool;
+	struct supervisor_stats	 st;
+};
+
+static void	spawn(struct child *);
+static void	child_free(struct child *);
+
+/* ---------------------------------------------------------------- queues */
+
+static struct qmsg *
+qmsg_new(uint16_t type, const void *body, size_t len)
+{
+	struct qmsg *q = calloc(1, sizeof(*q) + len);
+
+	if (q == NULL)
+		fatal("calloc");
+	q->type = type;
+	q->len = len;
+	memcpy(q->body, body, len);
+	if ((type == IPC_JOIN || type == IPC_LEAVE) && len >= 8) {
+		struct ipc_reader r;
+
+		ipc_reader_init(&r, body, len);
+		q->conn = ipc_get_u64(&r);
+	}
+	return q;
+}
+
+static void
+q_push(struct qlist *l, struct qmsg *q)
+{
+	q->next = NULL;
+	if (l->tail)
+		l->tail->next = q;
+	else
+		l->head = q;
+	l->tail = q;
+	l->bytes += q->len;
+}
+
+static struct qmsg *
+q_pop(struct qlist *l)
+{
+	struct qmsg *q = l->head;
+
+	if (q == NULL)
+		return NULL;
+	l->head = q->next;
+	if (l->head == NULL)
+		l->tail = NULL;
+	l->bytes -= q->len;
+	return q;
+}
+
+static void
+q_clear(struct qlist *l)
+{
+	struct qmsg *q;
+
+	while ((q = q_pop(l)) != NULL)
+		free(q);
+}
+
+/* ---------------------------------------------------------------- bodies */
+
+static void
+room_open_body(struct child *c, struct buf *b)
+{
+	struct gateway *gw = c->sup->gw;
+
+	ipc_put_str(b, c->name, strlen(c->name));
+	ipc_put_u32(b, (uint32_t)config_int(&gw->cfg, CFG_VIDEO_ROOM_MAX));
+	ipc_put_u32(b, (uint32_t)config_int(&gw->cfg, CFG_CHAT_MAX_LENGTH));
+	ipc_put_u8(b, (uint8_t)log_level_current);
+}
+
+static int
+queued_join(const struct qlist *l, uint64_t conn)
+{
+	for (const struct qmsg *q = l->head; q != NULL; q = q->next)
+		if (q->type == IPC_JOIN && !q->replay && q->conn == conn)
+			return 1;
+	return 0;
+}
+
+/*
+ * What a new process must hear, in order: its room; the members it would
+ * have known (whose JOIN is not itself waiting to be resent) as silent
+ * replays; then every message the old one had not processed, then every
+ * message not yet sent.
+ */
+static void
+rebuild_pending(struct child *c)
+{
+	struct qlist old = { NULL, NULL, 0 }, fresh = { NULL, NULL, 0 };
+	struct qmsg *q;
+	struct buf b = BUF_INIT;
+
+	/* old = unacked then pending, minus what we make up anew. */
+	while ((q = q_pop(&c->unacked)) != NULL)
+		q_push(&old, q);
+	while ((q = q_pop(&c->pending)) != NULL)
+		q_push(&old, q);
+
+	room_open_body(c, &b);
+	q_push(&fresh, qmsg_new(IPC_ROOM_OPEN, b.data, b.len));
+	for (unsigned i = 0; c->room && i < c->room->count; i++) {
+		struct membership *m = c->room->members[i];
+		struct client *cl = m->client;
+
+		if (queued_join(&old, cl->conn))
+			continue;
+		buf_reset(&b);
+		ipc_put_u64(&b, cl->conn);
+		ipc_put_str(&b, sio_socket_id(cl->sock),
+		    strlen(sio_socket_id(cl->sock)));
+		ipc_put_str(&b, cl->user_id, strlen(cl->user_id));
+		ipc_put_str(&b, cl->user_json, strlen(cl->user_json));
+		ipc_put_u8(&b, m->flags | IPC_M_REPLAY);
+		ipc_put_u64(&b, (uint64_t)m->joined_at);
+		q = qmsg_new(IPC_JOIN, b.data, b.len);
+		q->replay = 1;
+		q_push(&fresh, q);
+	}
+	buf_free(&b);
+	while ((q = q_pop(&old)) != NULL) {
+		if (q->type == IPC_ROOM_OPEN || q->replay)
+			free(q);
+		else
+			q_push(&fresh, q);
+	}
+	c->pending = fresh;
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static void
+kill_child(struct child *c, const char *why)
+{
+	if (c->pid <= 0)
+		return;
+	log_warnx("room %s: killing its process %d: %s", c->name, (int)c->pid,
+	    why);
+	c->sup->st.killed++;
+	kill(c->pid, SIGKILL);
+	/* The reaper restarts it; until then nothing more goes to it. */
+	if (c->chan != NULL) {
+		ipc_chan_free(c->chan);
+		c->chan = NULL;
+	}
+	if (c->state == C_READY || c->state == C_STARTING)
+		c->state = C_WAITING;
+}
+
+/* Send one message now; keep it until PROCESSED.  -1: child stuck. */
+static int
+send_now(struct child *c, struct qmsg *q)
+{
+	long long seq = ipc_send(c->chan, q->type, q->body, q->len);
+
+	if (seq < 0)
+		return -1;
+	q->seq = (uint32_t)seq;
+	if (q->type == IPC_ROOM_OPEN || q->type == IPC_EXIT)
+		free(q);
+	else
+		q_push(&c->unacked, q);
+	return 0;
+}
+
+static void
+flush_pending(struct child *c)
+{
+	struct qmsg *q;
+
+	while (c->state == C_READY && (q = q_pop(&c->pending)) != NULL)
+		if (send_now(c, q) < 0) {
+			/* Put it back first: the restart resends it. */
+			q->next = c->pending.head;
+			c->pending.head = q;
+			if (c->pending.tail == NULL)
+				c->pending.tail = q;
+			c->pending.bytes += q->len;
+			kill_child(c, "it stopped reading");
+			return;
+		}
+}
+
+int
+child_send(struct child *c, uint16_t type, const void *body, size_t len)
+{
+	struct qmsg *q;
+
+	if (c == NULL || c->state == C_RETIRING)
+		return -1;
+	if (c->pending.bytes + len > CHILD_PENDING_MAX) {
+		log_warnx("room %s: %zu bytes wait for its process; refusing "
+		    "more", c->name, c->pending.bytes);
+		return -1;
+	}
+	q = qmsg_new(type, body, len);
+	if (c->state != C_READY) {
+		q_push(&c->pending, q);
+		return 0;
+	}
+	if (send_now(c, q) < 0) {
+		q_push(&c->pending, q);
+		kill_child(c, "it stopped reading");
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- receiving */
+
+static void
+on_processed(struct child *c, struct ipc_reader *r)
+{
+	uint32_t upto = ipc_get_u32(r);
+	struct qmsg *q;
+
+	/* Sequence numbers only grow within one process's life. */
+	while ((q = c->unacked.head) != NULL && q->seq <= upto)
+		free(q_pop(&c->unacked));
+}
+
+/* "Send this packet to these connections" (contract: encoded once). */
+static int
+on_send(struct child *c, struct ipc_reader *r)
+{
+	struct gateway *gw = c->sup->gw;
+	uint32_t n = ipc_get_u32(r);
+	const uint8_t *conns = r->p;
+	const uint8_t *text;
+	size_t len;
+	struct eio_msg *m;
+
+	if (r->bad || n == 0 || n > r->left / 8)
+		return -1;
+	r->p += (size_t)n * 8;
+	r->left -= (size_t)n * 8;
+	text = ipc_get_rest(r, &len);
+	/* Only EVENTs on "/" may come from a room: "2[" after Engine.IO's
+	 * message type, which eio adds. */
+	if (len < 3 || text[0] != '2' || text[1] != '[')
+		return -1;
+	m = eio_msg_new(0, len);
+	memcpy(eio_msg_payload(m), text, len);
+	for (uint32_t i = 0; i < n; i++) {
+		struct ipc_reader cr;
+		struct client *cl;
+
+		ipc_reader_init(&cr, conns + (size_t)i * 8, 8);
+		cl = client_find(gw, ipc_get_u64(&cr));
+		/* Gone or moved on meanwhile: not the child's fault. */
+		if (cl == NULL || c->room == NULL ||
+		    room_membership(c->room, cl) == NULL)
+			continue;
+		eio_send(sio_socket_engine(cl->sock), m);
+	}
+	eio_msg_unref(m);
+	return 0;
+}
+
+static void
+on_hello(struct child *c, struct ipc_reader *r)
+{
+	uint32_t version = ipc_get_u32(r);
+	uint32_t pid = ipc_get_u32(r);
+	double ms;
+
+	if (r->bad || version != IPC_VERSION || (pid_t)pid != c->pid) {
+		kill_child(c, version != IPC_VERSION ?
+		    "it speaks another IPC version (a mixed install?)" :
+		    "malformed HELLO");
+		return;
+	}
+	ev_timer_stop(c->sup->gw->loop, &c->timer);
+	c->state = C_READY;
+	ms = (timestamp_mono() - c->spawned_at) * 1000;
+	c->sup->st.start_ms_last = ms;
+	if (ms > c->sup->st.start_ms_max)
+		c->sup->st.start_ms_max = ms;
+	log_debug("room %s: process %d ready in %.2f ms", c->name,
+	    (int)c->pid, ms);
+	flush_pending(c);
+}
+
+static void
+on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
+{
+	struct child *c = arg;
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg->body, msg->len);
+	if (c->state == C_STARTING && msg->type != IPC_HELLO) {
+		kill_child(c, "it did not start with HELLO");
+		return;
+	}
+	switch (msg->type) {
+	case IPC_HELLO:
+		if (c->state != C_STARTING) {
+			kill_child(c, "HELLO twice");
+			return;
+		}
+		on_hello(c, &r);
+		return;
+	case IPC_SEND:
+		if (on_send(c, &r) < 0)
+			kill_child(c, "malformed SEND");
+		return;
+	case IPC_PROCESSED:
+		on_processed(c, &r);
+		if (r.bad)
+			kill_child(c, "malformed PROCESSED");
+		return;
+	default:
+		kill_child(c, "unexpected message type");
+		return;
+	}
+}
+
+static void
+on_chan_error(struct ipc_chan *chan, const char *why, void *arg)
+{
+	struct child *c = arg;
+
+	if (why != NULL) {
+		kill_child(c, why);
+		return;
+	}
+	/* EOF: the process is going; the reaper tells us why. */
+	ipc_chan_free(c->chan);
+	c->chan = NULL;
+}
+
+/* ---------------------------------------------------------------- life */
+
+static int
+cooling(struct supervisor *s, const char *name)
+{
+	double now = ev_now(s->gw->loop);
+
+	for (unsigned i = 0; i < COOLDOWNS; i++)
+		if (s->cool[i].until > now && strcmp(s->cool[i].name,
+		    name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+give_up(struct child *c)
+{
+	struct supervisor *s = c->sup;
+	struct cooldown *cd = &s->cool[s->ncool++ % COOLDOWNS];
+
+	log_warnx("room %s: its process failed to start %d times; the room "
+	    "is unavailable for %.0f s", c->name, c->quick_deaths,
+	    ROOM_COOLDOWN_SECS);
+	snprintf(cd->name, sizeof(cd->name), "%s", c->name);
+	cd->until = ev_now(s->gw->loop) + ROOM_COOLDOWN_SECS;
+	if (c->room != NULL)
+		room_unavailable(c->room);	/* detaches and retires us */
+}
+
+static void
+describe_status(int status, char *out, size_t n)
+{
+	if (WIFEXITED(status))
+		snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(out, n, "killed by signal %d (%s)%s", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(out, n, "status 0x%x", status);
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct child *c = w->data;
+
+	if (c->state == C_STARTING)
+		kill_child(c, "no HELLO in time");
+	else if (c->state == C_WAITING)
+		spawn(c);
+	else if (c->state == C_RETIRING && c->pid > 0) {
+		log_warnx("room %s: process %d did not exit when told; "
+		    "killing it", c->name, (int)c->pid);
+		kill(c->pid, SIGKILL);
+	}
+}
+
+static void
+on_reaped(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct child *c = w->data;
+	struct supervisor *s = c->sup;
+	char why[128];
+	double lived = timestamp_mono() - c->spawned_at;
+
+	ev_child_stop(loop, w);
+	ev_timer_stop(loop, &c->timer);
+	describe_status(w->rstatus, why, sizeof(why));
+	if (c->chan != NULL) {
+		/* Read what it managed to say before dying?  Its SENDs were
+		 * delivered as they came; what is left is dropped. */
+		ipc_chan_free(c->chan);
+		c->chan = NULL;
+	}
+	c->pid = 0;
+	s->st.processes--;
+	if (c->state == C_RETIRING || c->room == NULL) {
+		log_debug("room %s: process %s", c->name, why);
+		child_free(c);
+		return;
+	}
+	s->st.deaths++;
+	log_warnx("room %s: its process %d %s after %.1f s; restarting it "
+	    "with its %u members", c->name, (int)w->rpid, why, lived,
+	    c->room->count);
+	if (lived < CHILD_QUICK_DEATH_SECS)
+		c->quick_deaths++;
+	else
+		c->quick_deaths = 0;
+	if (c->quick_deaths >= ROOM_START_ATTEMPTS) {
+		give_up(c);
+		return;
+	}
+	rebuild_pending(c);
+	c->state = C_WAITING;
+	s->st.restarts++;
+	/* At once the first time; then 0.25 s, 0.5 s, ... */
+	double delay = c->quick_deaths == 0 ? 0 :
+	    0.25 * (1 << (c->quick_deaths - 1));
+	ev_timer_set(&c->timer, delay, 0.);
+	ev_timer_start(loop, &c->timer);
+}
+
+static void
+spawn(struct child *c)
+{
+	struct supervisor *s = c->sup;
+	struct ev_loop *loop = s->gw->loop;
+	static const struct ipc_callbacks cbs = { on_message, on_chan_error };
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_warn("room %s: socketpair", c->name);
+		goto retry;
+	}
+	c->spawned_at = timestamp_mono();
+	if ((pid = fork()) < 0) {
+		log_warn("room %s: fork", c->name);
+		close(sv[0]);
+		close(sv[1]);
+		goto retry;
+	}
+	if (pid == 0) {
+		/* Its own process group: a ^C on the gateway's terminal is
+		 * for the gateway, which then lets its rooms go. */
+		setpgid(0, 0);
+		if (dup2(sv[1], IPC_CHILD_FD) < 0)
+			_exit(126);
+		closefrom(IPC_CHILD_FD + 1);
+		execl(s->roomd, "coup-roomd", c->name, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	c->pid = pid;
+	c->chan = ipc_chan_new(loop, sv[0], CHILD_SENDQ_MAX, &cbs, c);
+	c->state = C_STARTING;
+	s->st.processes++;
+	s->st.started++;
+	ev_child_set(&c->reaper, pid, 0);
+	ev_child_start(loop, &c->reaper);
+	ev_timer_set(&c->timer, CHILD_HELLO_SECS, 0.);
+	ev_timer_start(loop, &c->timer);
+	log_debug("room %s: started process %d", c->name, (int)pid);
+	return;
+retry:
+	/* Out of descriptors or processes: try again shortly. */
+	c->state = C_WAITING;
+	ev_timer_set(&c->timer, 1.0, 0.);
+	ev_timer_start(loop, &c->timer);
+}
+
+struct child *
+child_start(struct supervisor *s, struct room *room)
+{
+	struct child *c;
+	struct buf b = BUF_INIT;
+
+	if (cooling(s, room->name))
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->name = strdup(room->name)) == NULL)
+		fatal("calloc");
+	c->sup = s;
+	c->room = room;
+	ev_init(&c->timer, on_timer);
+	c->timer.data = c;
+	ev_init(&c->reaper, on_reaped);
+	c->reaper.data = c;
+	room_open_body(c, &b);
+	q_push(&c->pending, qmsg_new(IPC_ROOM_OPEN, b.data, b.len));
+	buf_free(&b);
+	c->next = s->children;
+	s->children = c;
+	spawn(c);
+	return c;
+}
+
+static void
+child_free(struct child *c)
+{
+	struct child **pp;
+
+	for (pp = &c->sup->children; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	ev_timer_stop(c->sup->gw->loop, &c->timer);
+	if (c->chan != NULL)
+		ipc_chan_free(c->chan);
+	q_clear(&c->pending);
+	q_clear(&c->unacked);
+	free(c->name);
+	free(c);
+}
+
+void
+child_retire(struct child *c)
+{
+	struct ev_loop *loop = c->sup->gw->loop;
+
+	c->room = NULL;
+	q_clear(&c->pending);
+	q_clear(&c->unacked);
+	if (c->pid <= 0) {
+		child_free(c);
+		return;
+	}
+	c->state = C_RETIRING;
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, CHILD_HELLO_SECS, 0.);
+	ev_timer_start(loop, &c->timer);
+	/* EXIT if it can hear it; the channel closing says the same. */
+	if (c->chan != NULL)
+		ipc_send(c->chan, IPC_EXIT, NULL, 0);
+}
+
+void
+child_restart(struct child *c)
+{
+	if (c->pid > 0)
+		kill_child(c, "restart asked for");
+}
+
+pid_t
+child_pid(const struct child *c)
+{
+	return c ? c->pid : 0;
+}
+
+int
+child_available(const struct child *c)
+{
+	return c != NULL && c->state != C_RETIRING;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+/* ROOMD_PATH, else next to our own binary (a build tree), else libexec. */
+static char *
+find_roomd(struct gateway *gw)
+{
+	const char *conf = config_str(&gw->cfg, CFG_ROOMD_PATH);
+	char self[PATH_MAX], *slash, *path;
+	ssize_t n;
+
+	if (conf != NULL && *conf != '\0')
+		path = strdup(conf);
+	else if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0 &&
+	    (self[n] = '\0', slash = strrchr(self, '/')) != NULL &&
+	    (snprintf(slash + 1, sizeof(self) - (size_t)(slash + 1 - self),
+	    "coup-roomd"), access(self, X_OK) == 0))
+		path = strdup(self);
+	else
+		path = strdup(LIBEXECDIR "/coup-roomd");
+	if (path == NULL)
+		fatal("strdup");
+	if (access(path, X_OK) != 0)
+		log_warn("room processes: %s is not executable; rooms will be "
+		    "unavailable (set ROOMD_PATH)", path);
+	else
+		log_info("room processes: %s", path);
+	return path;
+}
+
+struct supervisor *
+supervisor_new(struct gateway *gw)
+{
+	struct supervisor *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		fatal("calloc");
+	s->gw = gw;
+	s->roomd = find_roomd(gw);
+	return s;
+}
+
+void
+supervisor_free(struct supervisor *s)
+{
+	struct child *c;
+
+	if (s == NULL)
+		return;
+	while ((c = s->children) != NULL) {
+		if (c->pid > 0) {
+			kill(c->pid, SIGTERM);
+			ev_child_stop(s->gw->loop, &c->reaper);
+		}
+		child_free(c);
+	}
+	free(s->roomd);
+	free(s);
+}
+
+static long long
+rss_of(pid_t pid)
+{
+	char path[64];
+	long long pages = 0, resident = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(fp, "%lld %lld", &pages, &resident) != 2)
+		resident = 0;
+	fclose(fp);
+	return resident * sysconf(_SC_PAGESIZE);
+}
+
+void
+supervisor_stats(struct supervisor *s, struct supervisor_stats *out)
+{
+	*out = s->st;
+	out->rss_bytes = 0;
+	for (struct child *c = s->children; c != NULL; c = c->next)
+		if (c->pid > 0)
+			out->rss_bytes += rss_of(c->pid);
+}

@@ -1,0 +1,311 @@
+/*
+ * main.c - coup-roomd: one room's process, started by coup-gateway.
+ *
+ * It finds its end of the IPC socketpair on IPC_CHILD_FD, says HELLO with
+ * its protocol version, learns its room from ROOM_OPEN, then turns JOIN,
+ * LEAVE and EVENT messages into SEND messages ("this packet to these
+ * connections").  It never touches the network.  It trusts its gateway: a
+ * malformed message is fatal here.  It exits when the gateway goes away
+ * (EOF on the channel) or says EXIT.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "room.h"
+
+/* What may wait for the gateway to read; a gateway this far behind is
+ * stuck, and the room cannot help it. */
+#define ROOMD_SENDQ_MAX		(64u * 1024 * 1024)
+#define ROOMD_STR_MAX		(1024 * 1024)
+
+static struct room room;
+/* The last gateway message handled, and the last one we reported. */
+static uint32_t processed, reported;
+
+static void
+free_member(struct member *m)
+{
+	free(m->socket_id);
+	free(m->user_id);
+	free(m->status);
+	cJSON_Delete(m->user);
+	free(m);
+}
+
+static char *
+dup_str(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d == NULL)
+		fatal("malloc");
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static cJSON *
+parse_json(const char *s, size_t n, const char *what)
+{
+	cJSON *j = cJSON_ParseWithLength(s, n);
+
+	if (j == NULL)
+		fatalx("gateway sent malformed JSON in %s", what);
+	return j;
+}
+
+static void
+on_room_open(struct ipc_reader *r)
+{
+	size_t n;
+	const char *name = ipc_get_str(r, &n, 512);
+
+	room.video_max = ipc_get_u32(r);
+	room.chat_max_len = ipc_get_u32(r);
+	log_set_level(ipc_get_u8(r));
+	if (r->bad || name == NULL)
+		fatalx("malformed ROOM_OPEN");
+	free(room.name);
+	room.name = dup_str(name, n);
+	room.id = strchr(room.name, ':') ? strchr(room.name, ':') + 1 :
+	    room.name;
+	room.kind = strncmp(room.name, "video:", 6) == 0 ? ROOM_VIDEO :
+	    ROOM_STUDY;
+	log_debug("serving %s", room.name);
+}
+
+static void
+on_join(struct ipc_reader *r)
+{
+	struct member *m = calloc(1, sizeof(*m));
+	const char *sid, *uid, *user;
+	size_t nsid, nuid, nuser;
+
+	if (m == NULL)
+		fatal("calloc");
+	m->conn = ipc_get_u64(r);
+	sid = ipc_get_str(r, &nsid, 64);
+	uid = ipc_get_str(r, &nuid, 1024);
+	user = ipc_get_str(r, &nuser, ROOMD_STR_MAX);
+	m->flags = ipc_get_u8(r);
+	m->joined_at = (long long)ipc_get_u64(r);
+	if (r->bad || sid == NULL || uid == NULL || user == NULL)
+		fatalx("malformed JOIN");
+	if (room_find(&room, m->conn) != NULL)
+		fatalx("JOIN of connection %llu twice",
+		    (unsigned long long)m->conn);
+	m->socket_id = dup_str(sid, nsid);
+	m->user_id = dup_str(uid, nuid);
+	m->user = parse_json(user, nuser, "JOIN");
+	m->next = room.members;
+	room.members = m;
+	room.count++;
+	if (room.kind == ROOM_VIDEO)
+		video_join(&room, m, m->flags & IPC_M_REPLAY);
+	else
+		presence_join(&room, m, m->flags & IPC_M_REPLAY);
+}
+
+static void
+on_leave(struct ipc_reader *r)
+{
+	uint64_t conn = ipc_get_u64(r);
+	struct member **pp, *m;
+
+	(void)ipc_get_u8(r);
+	if (r->bad)
+		fatalx("malformed LEAVE");
+	for (pp = &room.members; (m = *pp) != NULL; pp = &m->next)
+		if (m->conn == conn)
+			break;
+	if (m == NULL)
+		return;		/* raced with a restart: nothing to undo */
+	*pp = m->next;
+	room.count--;
+	if (room.kind == ROOM_VIDEO)
+		video_leave(&room, m);
+	else
+		presence_leave(&room, m);
+	free_member(m);
+}
+
+static void
+on_event(struct ipc_reader *r)
+{
+	struct sender s;
+	cJSON *guest_user = NULL, *payload;
+	const char *text;
+	size_t n;
+	int event, flags;
+
+	memset(&s, 0, sizeof(s));
+	s.conn = ipc_get_u64(r);
+	event = ipc_get_u16(r);
+	flags = ipc_get_u8(r);
+	if (flags & IPC_E_GUEST) {
+		size_t nsid, nuid, nuser;
+		const char *sid = ipc_get_str(r, &nsid, 64);
+		const char *uid = ipc_get_str(r, &nuid, 1024);
+		const char *user = ipc_get_str(r, &nuser, ROOMD_STR_MAX);
+
+		if (r->bad || sid == NULL || uid == NULL || user == NULL)
+			fatalx("malformed EVENT guest");
+		s.socket_id = dup_str(sid, nsid);
+		s.user_id = dup_str(uid, nuid);
+		s.user = guest_user = parse_json(user, nuser, "EVENT guest");
+	}
+	text = ipc_get_str(r, &n, IPC_MSG_MAX);
+	if (r->bad || text == NULL || event <= 0 || event >= IPC_EV_MAX)
+		fatalx("malformed EVENT");
+	payload = parse_json(text, n, "EVENT");
+	if (!(flags & IPC_E_GUEST)) {
+		s.member = room_find(&room, s.conn);
+		if (s.member == NULL) {
+			/* Left in the meantime: the event dies with it. */
+			cJSON_Delete(payload);
+			return;
+		}
+		s.socket_id = s.member->socket_id;
+		s.user_id = s.member->user_id;
+		s.user = s.member->user;
+	}
+	switch (event) {
+	case IPC_EV_CHAT_SEND_MESSAGE:
+	case IPC_EV_CHAT_VIDEO_MESSAGE:
+	case IPC_EV_CHAT_VIDEO_FILE:
+	case IPC_EV_CHAT_FILE_UPLOADED:
+	case IPC_EV_CHAT_TYPING:
+		chat_event(&room, &s, event, payload);
+		break;
+	case IPC_EV_PRESENCE_STATUS_CHANGE:
+		presence_event(&room, &s, event, payload);
+		break;
+	default:
+		video_event(&room, &s, event, payload);
+		break;
+	}
+	cJSON_Delete(payload);
+	if (flags & IPC_E_GUEST) {
+		free((char *)s.socket_id);
+		free((char *)s.user_id);
+		cJSON_Delete(guest_user);
+	}
+}
+
+/*
+ * Once per loop iteration, after everything read in it was handled, tell
+ * the gateway how far we got: it keeps what we have not handled, to give
+ * it to our successor if we die.
+ */
+static void
+report_processed(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct buf b = BUF_INIT;
+
+	if (processed == reported || room.chan == NULL)
+		return;
+	ipc_put_u32(&b, processed);
+	if (ipc_send(room.chan, IPC_PROCESSED, b.data, b.len) < 0)
+		fatalx("the gateway is not reading");
+	reported = processed;
+	buf_free(&b);
+}
+
+static void
+on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
+{
+	struct ipc_reader r;
+
+	processed = msg->seq;
+	ipc_reader_init(&r, msg->body, msg->len);
+	switch (msg->type) {
+	case IPC_ROOM_OPEN:
+		on_room_open(&r);
+		break;
+	case IPC_JOIN:
+		on_join(&r);
+		break;
+	case IPC_LEAVE:
+		on_leave(&r);
+		break;
+	case IPC_EVENT:
+		on_event(&r);
+		break;
+	case IPC_EXIT:
+		log_debug("told to exit");
+		ev_break(EV_DEFAULT, EVBREAK_ALL);
+		break;
+	default:
+		fatalx("unexpected %s from the gateway",
+		    ipc_type_name(msg->type));
+	}
+}
+
+static void
+on_error(struct ipc_chan *chan, const char *why, void *arg)
+{
+	if (why == NULL) {
+		log_debug("gateway went away");
+		exit(0);
+	}
+	fatalx("bad message from the gateway: %s", why);
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	ev_break(loop, EVBREAK_ALL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct ipc_callbacks cbs = { on_message, on_error };
+	struct ev_loop *loop = EV_DEFAULT;
+	struct buf hello = BUF_INIT;
+	char procname[128];
+	ev_signal sigterm, sigint;
+	ev_prepare reporter;
+	int flags;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fprintf(stderr, "usage: coup-roomd ROOM\n(started by "
+		    "coup-gateway, with its channel on descriptor %d)\n",
+		    IPC_CHILD_FD);
+		return 2;
+	}
+	snprintf(procname, sizeof(procname), "room %s", argv[1]);
+	log_init(procname, LOG_LEVEL_INFO);
+	/* Belt and braces: EOF on the channel already tells us. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+	if ((flags = fcntl(IPC_CHILD_FD, F_GETFL)) < 0 ||
+	    fcntl(IPC_CHILD_FD, F_SETFL, flags | O_NONBLOCK) < 0)
+		fatal("no IPC channel on descriptor %d", IPC_CHILD_FD);
+
+	room.chan = ipc_chan_new(loop, IPC_CHILD_FD, ROOMD_SENDQ_MAX, &cbs,
+	    NULL);
+	ipc_put_u32(&hello, IPC_VERSION);
+	ipc_put_u32(&hello, (uint32_t)getpid());
+	if (ipc_send(room.chan, IPC_HELLO, hello.data, hello.len) < 0)
+		fatalx("cannot greet the gateway");
+	buf_free(&hello);
+
+	ev_signal_init(&sigterm, on_signal, SIGTERM);
+	ev_signal_init(&sigint, on_signal, SIGINT);
+	ev_signal_start(loop, &sigterm);
+	ev_signal_start(loop, &sigint);
+	ev_prepare_init(&reporter, report_processed);
+	ev_prepare_start(loop, &reporter);
+	ev_unref(loop);		/* it must not keep the loop alive alone */
+	ev_run(loop, 0);
+	log_debug("exiting with %u members", room.count);
+	return 0;
+}

@@ -1,0 +1,80 @@
+/*
+ * room.h - the state of one room inside coup-roomd, and the way out.
+ *
+ * A room is video:<roomId> (a call) or study:<studyId> (presence and study
+ * chat).  Its members are the connections the gateway joined to it; each
+ * carries the user and, in a call, its media flags.  Everything the room
+ * says goes out through room_send(): one Socket.IO packet, encoded once,
+ * with the list of connections that get it, in one IPC message.
+ */
+#ifndef COUP_ROOM_H
+#define COUP_ROOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct ipc_chan;
+
+enum room_kind { ROOM_VIDEO, ROOM_STUDY };
+
+struct member {
+	struct member	*next;
+	uint64_t	 conn;
+	char		*socket_id;
+	char		*user_id;
+	cJSON		*user;		/* {id,name,email,avatar} */
+	uint8_t		 flags;		/* IPC_M_* */
+	long long	 joined_at;	/* ms since epoch */
+	char		*status;	/* presence status, study rooms */
+};
+
+/* The sender of the event being handled: a member, or a checked guest. */
+struct sender {
+	uint64_t	 conn;
+	const char	*socket_id;
+	const char	*user_id;
+	const cJSON	*user;
+	struct member	*member;	/* NULL for a guest */
+};
+
+struct room {
+	char		*name;		/* "video:abc" */
+	const char	*id;		/* after the colon */
+	enum room_kind	 kind;
+	unsigned	 video_max;
+	unsigned	 chat_max_len;
+	struct member	*members;	/* newest first */
+	unsigned	 count;
+	struct ipc_chan	*chan;
+};
+
+struct member	*room_find(struct room *, uint64_t conn);
+struct member	*room_find_socket(struct room *, const char *socket_id);
+/* Connections of the members of the room, but `except` (0 = none). */
+size_t		 room_recipients(struct room *, uint64_t except, uint64_t **out);
+/* Send event(name, payload) to the n connections; takes payload. */
+void		 room_send(struct room *, const uint64_t *conns, size_t n,
+		    const char *event, cJSON *payload);
+/* The same, to every member but `except` (0 = everyone). */
+void		 room_broadcast(struct room *, uint64_t except,
+		    const char *event, cJSON *payload);
+
+/* The handlers, one file per kind of event. */
+void	video_join(struct room *, struct member *, int replay);
+void	video_leave(struct room *, struct member *);
+void	video_event(struct room *, const struct sender *, int event,
+	    cJSON *payload);
+void	presence_join(struct room *, struct member *, int replay);
+void	presence_leave(struct room *, struct member *);
+void	presence_event(struct room *, const struct sender *, int event,
+	    cJSON *payload);
+void	chat_event(struct room *, const struct sender *, int event,
+	    cJSON *payload);
+
+/* Helpers for building payloads. */
+cJSON	*user_copy(const cJSON *user);
+void	 add_timestamp(cJSON *obj);
+
+#endif
