@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "coupapi.h"
 #include "gateway.h"
 #include "httpd.h"
 #include "rooms.h"
@@ -68,47 +69,72 @@ health(struct httpd_req *req, void *arg)
 	respond_json(req, o);
 }
 
+/* One Prometheus sample with its HELP and TYPE lines. */
+static void
+prom(struct buf *b, const char *name, const char *type, const char *help,
+    double value)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help,
+	    name, type, name, value);
+}
+
 static void
 metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 {
-	char body[2048];
+	const struct coupapi_stats *as = coupapi_stats(gw->api);
+	struct supervisor_stats st;
+	struct buf b = BUF_INIT;
 	long long rss = self_rss_bytes();
-	int n = snprintf(body, sizeof(body),
-	    "# HELP coup_connections Connected Socket.IO sockets.\n"
-	    "# TYPE coup_connections gauge\n"
-	    "coup_connections %u\n"
-	    "# HELP coup_engine_sessions Open Engine.IO sessions.\n"
-	    "# TYPE coup_engine_sessions gauge\n"
-	    "coup_engine_sessions %u\n"
-	    "# HELP coup_rooms Live rooms.\n"
-	    "# TYPE coup_rooms gauge\n"
-	    "coup_rooms 0\n"
-	    "# HELP coup_memory_rss_bytes Resident memory.\n"
+
+	supervisor_stats(gw->rooms, &st);
+	prom(&b, "coup_connections", "gauge", "Connected Socket.IO sockets.",
+	    sio_server_connections(gw->sio));
+	prom(&b, "coup_engine_sessions", "gauge", "Open Engine.IO sessions.",
+	    eio_server_count(sio_server_engine(gw->sio)));
+	prom(&b, "coup_rooms", "gauge", "Live rooms.", rooms_count(gw));
+	prom(&b, "coup_room_processes", "gauge", "Running coup-roomd "
+	    "processes.", st.processes);
+	buf_printf(&b, "# HELP coup_memory_rss_bytes Resident memory.\n"
 	    "# TYPE coup_memory_rss_bytes gauge\n"
 	    "coup_memory_rss_bytes{process=\"gateway\"} %lld\n"
-	    "coup_memory_rss_bytes{process=\"rooms\"} 0\n"
-	    "# HELP coup_events_total Events received from clients.\n"
-	    "# TYPE coup_events_total counter\n"
-	    "coup_events_total %llu\n"
-	    "# HELP coup_events_ignored_total Events with unknown names.\n"
-	    "# TYPE coup_events_ignored_total counter\n"
-	    "coup_events_ignored_total %llu\n"
-	    "# HELP coup_connects_total Accepted Socket.IO connects.\n"
-	    "# TYPE coup_connects_total counter\n"
-	    "coup_connects_total %llu\n"
-	    "# HELP coup_connects_refused_total Refused Socket.IO connects.\n"
-	    "# TYPE coup_connects_refused_total counter\n"
-	    "coup_connects_refused_total %llu\n"
-	    "# HELP coup_uptime_seconds Seconds since start.\n"
-	    "# TYPE coup_uptime_seconds gauge\n"
-	    "coup_uptime_seconds %.3f\n",
-	    sio_server_connections(gw->sio),
-	    eio_server_count(sio_server_engine(gw->sio)), rss,
-	    gw->stats.events, gw->stats.events_ignored, gw->stats.connects,
-	    gw->stats.connects_refused, uptime(gw));
-
+	    "coup_memory_rss_bytes{process=\"rooms\"} %lld\n", rss,
+	    st.rss_bytes);
+	prom(&b, "coup_events_total", "counter", "Events received from "
+	    "clients.", (double)gw->stats.events);
+	prom(&b, "coup_events_ignored_total", "counter", "Events with unknown "
+	    "names.", (double)gw->stats.events_ignored);
+	prom(&b, "coup_errors_total", "counter", "Error replies sent to "
+	    "clients.", (double)gw->stats.errors);
+	prom(&b, "coup_rate_limited_total", "counter", "Events refused by the "
+	    "rate limit.", (double)gw->stats.rate_limited);
+	prom(&b, "coup_connects_total", "counter", "Accepted Socket.IO "
+	    "connects.", (double)gw->stats.connects);
+	prom(&b, "coup_connects_refused_total", "counter", "Refused Socket.IO "
+	    "connects.", (double)gw->stats.connects_refused);
+	prom(&b, "coup_auth_calls_total", "counter", "Verify calls made to the "
+	    "CoUp API.", (double)as->auth_calls);
+	prom(&b, "coup_auth_cache_hits_total", "counter", "Verifications "
+	    "answered from the cache.", (double)as->auth_cache_hits);
+	prom(&b, "coup_auth_failures_total", "counter", "Verify calls that "
+	    "got no usable answer.", (double)as->auth_failures);
+	buf_printf(&b, "# HELP coup_auth_latency_seconds Time of verify "
+	    "calls.\n# TYPE coup_auth_latency_seconds summary\n"
+	    "coup_auth_latency_seconds_sum %.6f\n"
+	    "coup_auth_latency_seconds_count %llu\n", as->auth_latency_sum,
+	    as->auth_latency_count);
+	prom(&b, "coup_member_calls_total", "counter", "Membership checks made "
+	    "to the CoUp API.", (double)as->member_calls);
+	prom(&b, "coup_room_process_starts_total", "counter", "Room processes "
+	    "started.", (double)st.started);
+	prom(&b, "coup_room_process_restarts_total", "counter", "Room "
+	    "processes restarted after dying.", (double)st.restarts);
+	prom(&b, "coup_room_process_kills_total", "counter", "Room processes "
+	    "killed for misbehaving.", (double)st.killed);
+	prom(&b, "coup_uptime_seconds", "gauge", "Seconds since start.",
+	    uptime(gw));
 	httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-	    body, (size_t)n);
+	    b.data, b.len);
+	buf_free(&b);
 }
 
 static void

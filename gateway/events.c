@@ -327,6 +327,63 @@ events_client_gone(struct client *c)
 	}
 }
 
+/* ---------------------------------------------------------------- joins */
+
+/*
+ * A join is acknowledged once the room's process has the member (so the
+ * ack comes after video:room-state or presence:study-joined), or refused
+ * if the process cannot be had.  The client may be gone by then.
+ */
+struct join_wait {
+	struct gateway	*gw;
+	uint64_t	 conn;
+	long long	 ack;
+	char		 key[16];		/* "roomId" | "studyId" */
+	char		 id[ID_MAX + 1];
+};
+
+static void
+join_done(void *arg, int processed)
+{
+	struct join_wait *w = arg;
+	struct client *c = client_find(w->gw, w->conn);
+
+	if (c != NULL) {
+		struct ctx x = { c, w->gw, "join", NULL, w->ack };
+
+		if (processed)
+			succeed(&x, w->key, w->id);
+		else if (x.ack >= 0) {
+			cJSON *a = cJSON_CreateObject();
+
+			/* The error event came with room_unavailable(). */
+			cJSON_AddFalseToObject(a, "ok");
+			cJSON_AddStringToObject(a, "code", "ROOM_UNAVAILABLE");
+			cJSON_AddStringToObject(a, "message", MSG_JOIN_FAIL);
+			ack_with(&x, a);
+		}
+	}
+	free(w);
+}
+
+static void
+join(struct ctx *x, struct room *r, const char *key, const char *id)
+{
+	struct join_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		fatal("calloc");
+	w->gw = x->gw;
+	w->conn = x->c->conn;
+	w->ack = x->ack;
+	snprintf(w->key, sizeof(w->key), "%s", key);
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	if (room_join(r, x->c, join_done, w) < 0) {
+		free(w);
+		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+	}
+}
+
 /* ---------------------------------------------------------------- video */
 
 static void
@@ -351,12 +408,7 @@ join_video(struct ctx *x, const char *study)
 	/* One video room per socket: leave the old one first. */
 	if (x->c->video != NULL)
 		room_leave(x->c->video, IPC_LEAVE_MOVED);
-	r = room_get(x->gw, name);
-	if (room_join(r, x->c) < 0) {
-		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
-		return;
-	}
-	succeed(x, "roomId", id);
+	join(x, room_get(x->gw, name), "roomId", id);
 }
 
 static void
@@ -622,11 +674,10 @@ join_study(struct ctx *x, const char *study)
 
 	snprintf(name, sizeof(name), "study:%s", study);
 	r = room_get(x->gw, name);
-	if (room_membership(r, x->c) == NULL && room_join(r, x->c) < 0) {
-		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
-		return;
-	}
-	succeed(x, "studyId", study);
+	if (room_membership(r, x->c) != NULL)
+		succeed(x, "studyId", study);
+	else
+		join(x, r, "studyId", study);
 }
 
 static void
@@ -718,13 +769,16 @@ rate_check(struct ctx *x)
 	c->refilled = now;
 	if (c->tokens >= 1) {
 		c->tokens -= 1;
-		c->over_since = 0;
 		return 0;
 	}
 	x->gw->stats.rate_limited++;
-	if (c->over_since == 0)
+	/* Over the limit: refused events without a quiet second between
+	 * them (a flood gets some events through as the bucket refills, and
+	 * is still a flood). */
+	if (c->over_since == 0 || now - c->last_refused > 1.0)
 		c->over_since = now;
-	else if (now - c->over_since > RATE_GRACE_SECS) {
+	c->last_refused = now;
+	if (now - c->over_since > RATE_GRACE_SECS) {
 		log_info("socket %s: user %s over the event rate limit for "
 		    "%.0f s; disconnecting", sio_socket_id(c->sock), c->user_id,
 		    RATE_GRACE_SECS);

@@ -125,7 +125,7 @@ join_body(struct buf *b, const struct client *c, const struct membership *m,
 }
 
 int
-room_join(struct room *r, struct client *c)
+room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 {
 	struct membership *m;
 	struct buf b = BUF_INIT;
@@ -145,7 +145,7 @@ room_join(struct room *r, struct client *c)
 	m->client = c;
 	m->joined_at = timestamp_now_ms();
 	join_body(&b, c, m, 0);
-	rc = child_send(r->child, IPC_JOIN, b.data, b.len);
+	rc = child_send_cb(r->child, IPC_JOIN, b.data, b.len, done, arg);
 	buf_free(&b);
 	if (rc < 0) {
 		free(m);

@@ -30,6 +30,10 @@ struct coupapi_req;
 
 enum room_kind { ROOM_VIDEO, ROOM_STUDY };
 
+/* processed: 1 once the room's process handled a message, 0 if it never
+ * will (the room was given up or closed). */
+typedef void	(*child_done_cb)(void *arg, int processed);
+
 struct membership {
 	struct room		*room;
 	struct client		*client;
@@ -62,6 +66,7 @@ struct client {
 	double			 tokens;
 	double			 refilled;
 	double			 over_since;	/* 0 = not over the limit */
+	double			 last_refused;
 	/* chat ids: unique even within one millisecond */
 	long long		 last_id_ms;
 	unsigned		 id_seq;
@@ -94,8 +99,10 @@ struct room	*room_find(struct gateway *, const char *name);
 /* Find or create (starting its process). */
 struct room	*room_get(struct gateway *, const char *name);
 struct membership *room_membership(struct room *, const struct client *);
-/* 0, or -1 when the room's process cannot be had (ROOM_UNAVAILABLE). */
-int		 room_join(struct room *, struct client *);
+/* 0, or -1 when the room's process cannot be had (ROOM_UNAVAILABLE);
+ * done (if not NULL) learns when the room process has the member. */
+int		 room_join(struct room *, struct client *, child_done_cb done,
+		    void *arg);
 void		 room_leave(struct membership *, int reason);
 /* Forward a checked event; guest = not a member.  -1: unavailable. */
 int		 room_event(struct room *, struct client *, int event,
@@ -121,6 +128,9 @@ struct child	*child_start(struct supervisor *, struct room *);
 /* Queue or send a message for the room's process; -1 if unavailable. */
 int		 child_send(struct child *, uint16_t type, const void *body,
 		    size_t len);
+/* The same, and tell done when it has been handled (or never will be). */
+int		 child_send_cb(struct child *, uint16_t type, const void *body,
+		    size_t len, child_done_cb done, void *arg);
 /* The room is empty and idle: tell the process to exit. */
 void		 child_retire(struct child *);
 /* Stop the process (and restart it, with its members). */

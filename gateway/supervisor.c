@@ -63,6 +63,8 @@ struct qmsg {
 	uint8_t		 replay;	/* a JOIN we made up for a restart */
 	uint32_t	 seq;		/* once sent */
 	uint64_t	 conn;		/* JOIN/LEAVE: whose */
+	child_done_cb	 done;		/* told once processed, or not */
+	void		*done_arg;
 	size_t		 len;
 	uint8_t		 body[];
 };
@@ -153,12 +155,21 @@ q_pop(struct qlist *l)
 }
 
 static void
+qmsg_free(struct qmsg *q, int processed)
+{
+	if (q->done != NULL)
+		q->done(q->done_arg, processed);
+	free(q);
+}
+
+/* Drop every message; whoever waits on one learns it was not handled. */
+static void
 q_clear(struct qlist *l)
 {
 	struct qmsg *q;
 
 	while ((q = q_pop(l)) != NULL)
-		free(q);
+		qmsg_free(q, 0);
 }
 
 /* ---------------------------------------------------------------- bodies */
@@ -281,13 +292,20 @@ flush_pending(struct child *c)
 			if (c->pending.tail == NULL)
 				c->pending.tail = q;
 			c->pending.bytes += q->len;
-			kill_child(c, "it stopped reading");
+			kill_child(c, "its channel is full or closed");
 			return;
 		}
 }
 
 int
 child_send(struct child *c, uint16_t type, const void *body, size_t len)
+{
+	return child_send_cb(c, type, body, len, NULL, NULL);
+}
+
+int
+child_send_cb(struct child *c, uint16_t type, const void *body, size_t len,
+    child_done_cb done, void *arg)
 {
 	struct qmsg *q;
 
@@ -299,13 +317,15 @@ child_send(struct child *c, uint16_t type, const void *body, size_t len)
 		return -1;
 	}
 	q = qmsg_new(type, body, len);
+	q->done = done;
+	q->done_arg = arg;
 	if (c->state != C_READY) {
 		q_push(&c->pending, q);
 		return 0;
 	}
 	if (send_now(c, q) < 0) {
 		q_push(&c->pending, q);
-		kill_child(c, "it stopped reading");
+		kill_child(c, "its channel is full or closed");
 	}
 	return 0;
 }
@@ -320,7 +340,7 @@ on_processed(struct child *c, struct ipc_reader *r)
 
 	/* Sequence numbers only grow within one process's life. */
 	while ((q = c->unacked.head) != NULL && q->seq <= upto)
-		free(q_pop(&c->unacked));
+		qmsg_free(q_pop(&c->unacked), 1);
 }
 
 /* "Send this packet to these connections" (contract: encoded once). */
@@ -458,6 +478,9 @@ give_up(struct child *c)
 	    ROOM_COOLDOWN_SECS);
 	snprintf(cd->name, sizeof(cd->name), "%s", c->name);
 	cd->until = ev_now(s->gw->loop) + ROOM_COOLDOWN_SECS;
+	/* Joins still waiting learn that they failed. */
+	q_clear(&c->unacked);
+	q_clear(&c->pending);
 	if (c->room != NULL)
 		room_unavailable(c->room);	/* detaches and retires us */
 }
@@ -531,8 +554,8 @@ on_reaped(struct ev_loop *loop, ev_child *w, int revents)
 	c->state = C_WAITING;
 	s->st.restarts++;
 	/* At once the first time; then 0.25 s, 0.5 s, ... */
-	double delay = c->quick_deaths == 0 ? 0 :
-	    0.25 * (1 << (c->quick_deaths - 1));
+	double delay = c->quick_deaths <= 1 ? 0 :
+	    0.25 * (1 << (c->quick_deaths - 2));
 	ev_timer_set(&c->timer, delay, 0.);
 	ev_timer_start(loop, &c->timer);
 }

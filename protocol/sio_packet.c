@@ -219,8 +219,9 @@ is_hex(char c)
 
 /*
  * The four hex digits after "\u".  cJSON reads bad ones ("\uthor") as
- * \u0000, and \u0000 itself cuts its C string short; either would hand on
- * a string other than the one sent, so both are refused.
+ * \u0000, which would hand on a string other than the one sent, so they
+ * are refused.  (\u0000 itself and lone surrogates are valid JSON that
+ * JSON.stringify() writes; soften_escapes() deals with them.)
  */
 static int
 unicode_escape_ok(const char *s, size_t len)
@@ -232,7 +233,63 @@ unicode_escape_ok(const char *s, size_t len)
 	for (i = 0; i < 4; i++)
 		if (!is_hex(s[i]))
 			return 0;
-	return memcmp(s, "0000", 4) != 0;
+	return 1;
+}
+
+static unsigned
+hex4(const char *s)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++)
+		v = v * 16 + (unsigned)(is_digit(s[i]) ? s[i] - '0' :
+		    (s[i] | 0x20) - 'a' + 10);
+	return v;
+}
+
+/*
+ * Two escapes that JSON.parse() takes and cJSON cannot: \u0000 (it would
+ * cut the C string short) and a lone UTF-16 surrogate (cJSON refuses the
+ * whole text).  Both become U+FFFD, the replacement character, in place
+ * (same length), as a UTF-8 encoder in JavaScript would do with a lone
+ * surrogate.  Runs after json_tokens_ok(), so every \u has four hex
+ * digits and every string is terminated.
+ */
+static void
+soften_escapes(char *s, size_t len)
+{
+	int in_string = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"') {
+			in_string = !in_string;
+			continue;
+		}
+		if (!in_string || s[i] != '\\')
+			continue;
+		if (s[++i] != 'u')
+			continue;
+		unsigned v = hex4(s + i + 1);
+		int lone = 0;
+
+		if (v >= 0xd800 && v <= 0xdbff) {
+			/* A high surrogate wants a low one right after. */
+			if (i + 10 < len && s[i + 5] == '\\' &&
+			    s[i + 6] == 'u') {
+				unsigned w = hex4(s + i + 7);
+
+				if (w >= 0xdc00 && w <= 0xdfff) {
+					i += 10;	/* a good pair */
+					continue;
+				}
+			}
+			lone = 1;
+		} else if (v >= 0xdc00 && v <= 0xdfff)
+			lone = 1;
+		if (v == 0 || lone)
+			memcpy(s + i + 1, "fffd", 4);
+		i += 4;
+	}
 }
 
 /*
@@ -300,6 +357,7 @@ parse_json(const char *s, size_t len)
 		fatal("sio_decode: malloc");
 	memcpy(copy, s, len);
 	copy[len] = '\0';
+	soften_escapes(copy, len);
 	json = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1);
 	free(copy);
 	return json;

@@ -33,6 +33,7 @@ class Peer {
     this.user = user;
     this.userId = user.id;
     this.label = label;
+    this.id = socket.id; // socket.io-client forgets its id on disconnect
     this.log = [];
     this.waiters = new Set();
     this.disconnects = [];
@@ -51,7 +52,7 @@ class Peer {
   }
 
   get sid() {
-    return this.socket.id;
+    return this.id;
   }
 
   get name() {
@@ -102,6 +103,11 @@ class Peer {
 
   emit(event, ...args) {
     this.socket.emit(event, ...args);
+  }
+
+  /** Mark everything received so far as taken: next() waits for new events. */
+  drain() {
+    for (const e of this.log) e.taken = true;
   }
 
   /** Emit with an ack callback; resolves with the ack's first argument. */
@@ -206,8 +212,9 @@ async function joinStudy(peer, studyId) {
   return peer.next('presence:study-joined', { filter: (e) => e && e.studyId === studyId, what: `presence:study-joined for ${studyId}` });
 }
 
-/** video:join-room; resolves with the room-state. */
-async function joinVideo(peer, roomId, studyId = uniq('s')) {
+/** video:join-room of study-<studyId>-main; resolves with the room-state. */
+async function joinVideo(peer, studyId) {
+  const roomId = `study-${studyId}-main`;
   peer.emit('video:join-room', { studyId, roomId });
   return peer.next('video:room-state', { what: `video:room-state after joining ${roomId}` });
 }
@@ -404,11 +411,12 @@ describe('chat events (contract §6)', { skip: SKIP }, () => {
     });
 
     it('video-message and video-file: to all of video:<roomId> with every field, nobody else', async () => {
-      const roomId = `study-${uniq('s')}-main`;
+      const studyId = uniq('s');
+      const roomId = `study-${studyId}-main`;
       const [a, b, c] = [await g.peer('A'), await g.peer('B'), await g.peer('C')];
-      await joinVideo(a, roomId);
-      await joinVideo(b, roomId);
-      await joinVideo(c, `study-${uniq('s')}-main`); // another room
+      await joinVideo(a, studyId);
+      await joinVideo(b, studyId);
+      await joinVideo(c, uniq('s')); // another room
 
       const t0 = Date.now();
       a.emit('chat:video-message', { roomId, message: '화면 보이나요?' });

@@ -33,6 +33,7 @@ class Peer {
     this.user = user;
     this.userId = user.id;
     this.label = label;
+    this.id = socket.id; // socket.io-client forgets its id on disconnect
     this.log = [];
     this.waiters = new Set();
     this.disconnects = [];
@@ -51,7 +52,7 @@ class Peer {
   }
 
   get sid() {
-    return this.socket.id;
+    return this.id;
   }
 
   get name() {
@@ -102,6 +103,11 @@ class Peer {
 
   emit(event, ...args) {
     this.socket.emit(event, ...args);
+  }
+
+  /** Mark everything received so far as taken: next() waits for new events. */
+  drain() {
+    for (const e of this.log) e.taken = true;
   }
 
   /** Emit with an ack callback; resolves with the ack's first argument. */

@@ -33,6 +33,7 @@ class Peer {
     this.user = user;
     this.userId = user.id;
     this.label = label;
+    this.id = socket.id; // socket.io-client forgets its id on disconnect
     this.log = [];
     this.waiters = new Set();
     this.disconnects = [];
@@ -51,7 +52,7 @@ class Peer {
   }
 
   get sid() {
-    return this.socket.id;
+    return this.id;
   }
 
   get name() {
@@ -102,6 +103,11 @@ class Peer {
 
   emit(event, ...args) {
     this.socket.emit(event, ...args);
+  }
+
+  /** Mark everything received so far as taken: next() waits for new events. */
+  drain() {
+    for (const e of this.log) e.taken = true;
   }
 
   /** Emit with an ack callback; resolves with the ack's first argument. */
@@ -408,8 +414,8 @@ describe('presence events (contract §6)', { skip: SKIP }, () => {
 
   it('join-study by a non-member: NOT_MEMBER "접근 권한이 없습니다.", nobody sees it online', async () => {
     const studyId = uniq('s');
-    const [a, x] = [await g.peer('A'), await g.peer('X')];
-    g.api.setMembers(studyId, [a.userId]);
+    const [a, b, x] = [await g.peer('A'), await g.peer('B'), await g.peer('X')];
+    g.api.setMembers(studyId, [a.userId, b.userId]);
     await joinStudy(a, studyId);
     await expectError(x, 'presence:join-study', [{ studyId }], 'NOT_MEMBER', NOT_MEMBER_MSG);
     assert.ok(
@@ -420,7 +426,6 @@ describe('presence events (contract §6)', { skip: SKIP }, () => {
     a.none('presence:user-online');
     x.none('presence:study-joined');
     x.none('chat:message-received');
-    const b = await g.peer('B');
     assertStudyJoined(await joinStudy(b, studyId), studyId, [a, b], 'X is not listed');
   });
 

@@ -369,12 +369,17 @@ test_bad_payload(void)
 	    "\\u with letters (cJSON would read \\u0000)");
 	bad_why(L("2[\"a\\u00G0\"]"), "invalid JSON payload",
 	    "\\u with a non-hex digit");
-	bad_why(L("2[\"connect\\u0000x\"]"), "invalid JSON payload",
-	    "\\u0000 (would cut the C string short)");
-	bad_why(L("2[\"a\\ud800\"]"), "invalid JSON payload",
-	    "lone high surrogate");
-	bad_why(L("2[\"a\\udc00\"]"), "invalid JSON payload",
-	    "lone low surrogate");
+	/* Valid JSON that cJSON cannot hold as sent: U+FFFD stands in. */
+	good(L("2[\"x\\u0000y\"]"), SIO_EVENT, 0, "/", SIO_NO_ACK,
+	    "[\"x\xef\xbf\xbdy\"]", "\\u0000 becomes U+FFFD (no cut string)");
+	good(L("2[\"a\\ud800\"]"), SIO_EVENT, 0, "/", SIO_NO_ACK,
+	    "[\"a\xef\xbf\xbd\"]", "lone high surrogate becomes U+FFFD");
+	good(L("2[\"a\\udc00b\"]"), SIO_EVENT, 0, "/", SIO_NO_ACK,
+	    "[\"a\xef\xbf\xbd" "b\"]", "lone low surrogate becomes U+FFFD");
+	good(L("2[\"\\ud83d\\ude00\"]"), SIO_EVENT, 0, "/", SIO_NO_ACK,
+	    "[\"\xf0\x9f\x98\x80\"]", "a surrogate pair is kept");
+	good(L("2[\"\\\\u0000\"]"), SIO_EVENT, 0, "/", SIO_NO_ACK,
+	    "[\"\\\\u0000\"]", "an escaped backslash before u0000 is text");
 
 	/* CONNECT: an object or nothing. */
 	bad_why(L("0[]"), "CONNECT payload is not an object",

@@ -35,6 +35,8 @@ import { HOST } from './server.mjs';
 
 const MODES = new Set([null, 'down', '500', 'timeout', 'notjson', 'no-user', 'inactive-200']);
 const MAX_BODY = 1024 * 1024;
+// MOCK_API_TRACE=1 writes every request and answer to stderr (the test log).
+const TRACE = Boolean(process.env.MOCK_API_TRACE);
 
 function normalizeUser(id, { name, email, avatar, status = 'ACTIVE' } = {}) {
   return {
@@ -71,10 +73,12 @@ export async function startMockApi({ latencyMs = 0, users = null, members = null
   const failure = { verify: null, member: null };
   const timers = new Set();
   let closed = false;
+  let port = 0;
 
   const send = (res, status, payload, type = 'application/json') => {
     if (closed || res.destroyed || res.writableEnded) return;
     const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    if (TRACE) process.stderr.write(`[mock-api:${port}] -> ${status} ${body.slice(0, 200)}\n`);
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   };
@@ -148,6 +152,7 @@ export async function startMockApi({ latencyMs = 0, users = null, members = null
       }
       const path = req.url;
       calls.push({ method: req.method, path, url: path, headers: { ...req.headers }, body: json, rawBody: raw, at: Date.now() });
+      if (TRACE) process.stderr.write(`[mock-api:${port}] ${req.method} ${path} ${raw.slice(0, 200)}\n`);
 
       const memberMatch = /^\/api\/studies\/([^/?]+)\/check-member$/.exec(path);
       const kind = path === '/api/auth/verify' ? 'verify' : memberMatch ? 'member' : null;
@@ -185,7 +190,7 @@ export async function startMockApi({ latencyMs = 0, users = null, members = null
       resolve();
     });
   });
-  const { port } = srv.address();
+  port = srv.address().port;
 
   const api = {
     url: `http://${HOST}:${port}`,
