@@ -48,7 +48,7 @@ accept_user(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
 
 	gw->stats.connects++;
-	log_debug("socket %s: user %s connected", sio_socket_id(s),
+	log_debug("socket %s: user %.128s connected", sio_socket_id(s),
 	    cJSON_IsString(id) ? id->valuestring : "?");
 	client_accepted(gw, s, user);
 }
@@ -100,7 +100,7 @@ on_verified(void *arg, enum coupapi_auth outcome, const cJSON *user)
 			break;
 		}
 		log_warnx("socket %s: CoUp API unreachable; development mode "
-		    "lets user %s in unverified", sio_socket_id(s),
+		    "lets user %.128s in unverified", sio_socket_id(s),
 		    p->user_id);
 		guest = unverified_user(p->user_id);
 		accept_user(gw, s, guest);
@@ -145,7 +145,7 @@ connect_start(struct gateway *gw, struct sio_socket *s, const cJSON *auth)
 	p->s = s;
 	memcpy(p->user_id, user_id, n + 1);
 	sio_socket_set_data(s, p);
-	log_debug("socket %s: verifying user %s%s", sio_socket_id(s),
+	log_debug("socket %s: verifying user %.128s%s", sio_socket_id(s),
 	    user_id, token ? " (with a token)" : "");
 	/* The callback never runs inside this call, so p->req is set
 	 * before anyone can look at it. */
@@ -160,7 +160,7 @@ connect_cancel(struct gateway *gw, struct sio_socket *s)
 	if (p == NULL)
 		return;
 	sio_socket_set_data(s, NULL);
-	log_debug("socket %s: gone while user %s was being verified",
+	log_debug("socket %s: gone while user %.128s was being verified",
 	    sio_socket_id(s), p->user_id);
 	coupapi_cancel(p->req);
 	free(p);

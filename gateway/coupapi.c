@@ -140,6 +140,60 @@ new_object(void)
 	return o;
 }
 
+/*
+ * JavaScript's Number.prototype.toString() for a finite non-zero v, from
+ * the shortest digits that read back as v (ECMA-262, Number::toString).
+ */
+static void
+js_number(double v, char *out, size_t size)
+{
+	char sci[40], digits[24], *p = out, *end = out + size - 1;
+	int k = 0, n, prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
+		if (strtod(sci, NULL) == v)
+			break;
+	}
+	/* sci is "-d.ddde+XX": collect the digits and the exponent. */
+	for (const char *q = sci; *q != 'e' && *q != '\0'; q++)
+		if (*q >= '0' && *q <= '9')
+			digits[k++] = *q;
+	digits[k] = '\0';
+	n = atoi(strchr(sci, 'e') + 1) + 1;	/* where the point goes */
+#define PUT(c)	do { if (p < end) *p++ = (c); } while (0)
+	if (v < 0)
+		PUT('-');
+	if (k <= n && n <= 21) {
+		for (int i = 0; i < k; i++)
+			PUT(digits[i]);
+		for (int i = k; i < n; i++)
+			PUT('0');
+	} else if (0 < n && n <= 21) {
+		for (int i = 0; i < k; i++) {
+			if (i == n)
+				PUT('.');
+			PUT(digits[i]);
+		}
+	} else if (-6 < n && n <= 0) {
+		PUT('0');
+		PUT('.');
+		for (int i = n; i < 0; i++)
+			PUT('0');
+		for (int i = 0; i < k; i++)
+			PUT(digits[i]);
+	} else {
+		PUT(digits[0]);
+		if (k > 1)
+			PUT('.');
+		for (int i = 1; i < k; i++)
+			PUT(digits[i]);
+		p += snprintf(p, (size_t)(end - p) + 1, "e%+d", n - 1);
+	}
+#undef PUT
+	*p = '\0';
+}
+
 void
 coupapi_number_id(double v, char out[COUPAPI_NUMBER_LEN])
 {
@@ -153,16 +207,7 @@ coupapi_number_id(double v, char out[COUPAPI_NUMBER_LEN])
 		snprintf(out, COUPAPI_NUMBER_LEN, "0");	/* -0 too */
 		return;
 	}
-	if (v == floor(v) && fabs(v) < 1e21) {
-		snprintf(out, COUPAPI_NUMBER_LEN, "%.0f", v);
-		return;
-	}
-	/* The shortest form that reads back as the same double. */
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(out, COUPAPI_NUMBER_LEN, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
-			return;
-	}
+	js_number(v, out, COUPAPI_NUMBER_LEN);
 }
 
 /* RFC 3986 unreserved characters stay; every other byte becomes %XX. */
@@ -229,11 +274,11 @@ warn_failure(struct coupapi *api, const char *path, const char *why)
 		return;
 	}
 	if (api->warns_suppressed > 0)
-		log_warnx("CoUp API unreachable: POST %s%s: %s "
+		log_warnx("CoUp API call failed: POST %s%.256s: %s "
 		    "(%lu more failures since the last warning)",
 		    api->base_url, path, why, api->warns_suppressed);
 	else
-		log_warnx("CoUp API unreachable: POST %s%s: %s",
+		log_warnx("CoUp API call failed: POST %s%.256s: %s",
 		    api->base_url, path, why);
 	api->last_warn = now;
 	api->warns_suppressed = 0;
@@ -583,7 +628,7 @@ coupapi_verify(struct coupapi *api, const char *user_id, const char *token,
 
 	r->auth_cb = cb;
 	if (token != NULL && !token_sendable(token)) {
-		log_debug("CoUp API: token of user %s cannot be sent in a "
+		log_debug("CoUp API: token of user %.128s cannot be sent in a "
 		    "header; refused without asking", user_id);
 		ready_later(r, COUPAPI_AUTH_REJECTED, NULL);
 		return r;
@@ -592,7 +637,7 @@ coupapi_verify(struct coupapi *api, const char *user_id, const char *token,
 	if (api->auth_ttl > 0 &&
 	    (e = cache_get(api->auth_cache, &key)) != NULL) {
 		api->stats.auth_cache_hits++;
-		log_debug("CoUp API: user %s verified (cached)", user_id);
+		log_debug("CoUp API: user %.128s verified (cached)", user_id);
 		ready_later(r, e->result, e->user);
 	} else if (!join_or_call(api, r, &key, VERIFY_PATH, user_id, token)) {
 		api->stats.auth_failures++;

@@ -80,9 +80,8 @@ struct coupapi_stats {
 const struct coupapi_stats *coupapi_stats(const struct coupapi *);
 
 /*
- * A JSON number as the id string JavaScript's String() would give for it
- * when it is an integer below 1e21 ("42", never "42.0" or "4.2e1"); other
- * numbers get their shortest exact form.  For a numeric userId, and for a
+ * A JSON number as the id string JavaScript's String() gives for it: "42"
+ * (never "42.0"), "1.5", "1e+21", "1e-7".  For a numeric userId, and for a
  * numeric user.id in the API's answer.
  */
 #define COUPAPI_NUMBER_LEN	40

@@ -130,6 +130,10 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	    "processes restarted after dying.", (double)st.restarts);
 	prom(&b, "coup_room_process_kills_total", "counter", "Room processes "
 	    "killed for misbehaving.", (double)st.killed);
+	prom(&b, "coup_room_process_start_seconds_last", "gauge", "Fork to "
+	    "HELLO of the latest room process.", st.start_ms_last / 1000);
+	prom(&b, "coup_room_process_start_seconds_max", "gauge", "Slowest "
+	    "fork to HELLO of a room process.", st.start_ms_max / 1000);
 	prom(&b, "coup_uptime_seconds", "gauge", "Seconds since start.",
 	    uptime(gw));
 	httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",

@@ -103,6 +103,14 @@ class Peer {
     });
   }
 
+  /** Like next(), but an event already taken counts too. */
+  async seen(event, opts = {}) {
+    const f = opts.filter;
+    const done = this.log.find((e) => e.event === event && (!f || f(e.data)));
+    if (done) return done.data;
+    return this.next(event, opts);
+  }
+
   emit(event, ...args) {
     this.socket.emit(event, ...args);
   }

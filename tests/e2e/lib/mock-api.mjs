@@ -14,7 +14,8 @@
 // need no set-up: while `users` was never configured every userId is an
 // ACTIVE user named "User <id>", and a study whose members were never set
 // has everyone as a member. setUser()/removeUser() configure the user table
-// (from then on only its users exist); setMembers() configures one study.
+// (from then on only its users exist); setMembers(studyId, [ids]) configures
+// one study, setMembers(studyId, null) makes everyone its member again.
 //
 // Failures, for verify and check-member together or apart
 // (setFailure(mode, { only: 'verify' | 'member' })):
@@ -29,6 +30,8 @@
 // Every request is recorded in `calls` as {method, path, headers, body, at}
 // (body parsed as JSON, or null; rawBody the text; at = Date.now()), in
 // arrival order, whatever the answer. `url` repeats `path` for older tests.
+// setLatency(ms) delays every answer; MOCK_API_TRACE=1 in the environment
+// logs every request and answer on stderr.
 
 import http from 'node:http';
 import { HOST } from './server.mjs';

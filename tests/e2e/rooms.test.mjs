@@ -1,0 +1,519 @@
+// coup-gateway: rooms are processes. Each room runs in a coup-roomd child
+// of the gateway (seen in /proc), listed by GET /metrics; a room's process
+// dying (kill -9) disturbs no other room and loses no member of its own;
+// an idle room's process exits after ROOM_IDLE_TIMEOUT.
+//
+// The room name is assumed to appear on the child's command line
+// (e.g. "coup-roomd video:study-42-main").
+
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+
+import { startServer, binaryFromEnv, skipReason } from './lib/server.mjs';
+import { safeJson, pollUntil, delay } from './lib/wait.mjs';
+import { request } from './lib/eio-polling.mjs';
+import { Clients } from './lib/sio-client.mjs';
+import { startMockApi } from './lib/mock-api.mjs';
+
+const GATEWAY = binaryFromEnv('COUP_GATEWAY');
+const SKIP = skipReason('COUP_GATEWAY') || (process.platform !== 'linux' ? 'needs /proc (Linux)' : false);
+
+// ---------------------------------------------------------------------------
+// helpers (each e2e file of the CoUp contract carries its own copy)
+
+let seq = 0;
+const uniq = (p) => `${p}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
+
+/** A connected socket.io-client socket that records every event it gets. */
+class Peer {
+  constructor(socket, user, label) {
+    this.socket = socket;
+    this.user = user;
+    this.userId = user.id;
+    this.label = label;
+    this.id = socket.id; // socket.io-client forgets its id on disconnect
+    this.log = [];
+    this.waiters = new Set();
+    this.disconnects = [];
+    socket.onAny((event, ...args) => {
+      const e = { event, data: args[0], args, taken: false, at: Date.now() };
+      this.log.push(e);
+      for (const w of this.waiters) {
+        if (w.match(e)) {
+          e.taken = true;
+          w.done(e);
+          break;
+        }
+      }
+    });
+    socket.on('disconnect', (reason) => this.disconnects.push(reason));
+  }
+
+  get sid() {
+    return this.id;
+  }
+
+  get name() {
+    return `${this.label} (${this.userId}, ${this.sid})`;
+  }
+
+  /** Payloads of every `event` received so far (taken or not). */
+  all(event, filter = null) {
+    return this.log.filter((e) => e.event === event && (!filter || filter(e.data))).map((e) => e.data);
+  }
+
+  summary(n = 15) {
+    return this.log
+      .slice(-n)
+      .map((e) => `${e.event} ${safeJson(e.args.length > 1 ? e.args : e.data)}`)
+      .join('\n    ');
+  }
+
+  /** The first not yet taken `event` (matching filter), received or to come. */
+  next(event, { filter = null, timeoutMs = 5000, what } = {}) {
+    const match = (e) => !e.taken && e.event === event && (!filter || filter(e.data));
+    const found = this.log.find(match);
+    if (found) {
+      found.taken = true;
+      return Promise.resolve(found.data);
+    }
+    return new Promise((resolve, reject) => {
+      const w = {
+        match,
+        done: (e) => {
+          clearTimeout(timer);
+          this.waiters.delete(w);
+          resolve(e.data);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(w);
+        reject(
+          new Error(
+            `${this.name}: timed out after ${timeoutMs} ms waiting for ${what ?? `"${event}"`}\n` +
+              `  last events received:\n    ${this.summary() || '(none)'}`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.add(w);
+    });
+  }
+
+  /** Like next(), but an event already taken counts too. */
+  async seen(event, opts = {}) {
+    const f = opts.filter;
+    const done = this.log.find((e) => e.event === event && (!f || f(e.data)));
+    if (done) return done.data;
+    return this.next(event, opts);
+  }
+
+  emit(event, ...args) {
+    this.socket.emit(event, ...args);
+  }
+
+  /** Mark everything received so far as taken: next() waits for new events. */
+  drain() {
+    for (const e of this.log) e.taken = true;
+  }
+
+  /** Emit with an ack callback; resolves with the ack's first argument. */
+  async ack(event, args = [], timeoutMs = 5000) {
+    try {
+      return await this.socket.timeout(timeoutMs).emitWithAck(event, ...args);
+    } catch (err) {
+      throw new Error(`${this.name}: no ack for "${event}" ${safeJson(args)} within ${timeoutMs} ms (${err.message})`);
+    }
+  }
+
+  /** A round trip on this connection (chat:mark-read with an ack). */
+  async roundTrip() {
+    const res = await this.ack('chat:mark-read', [{ messageIds: [] }]);
+    assert.equal(res?.ok, true, `${this.name}: ack of chat:mark-read (the round trip): ${safeJson(res)}`);
+  }
+
+  /** Assert no `event` (matching filter) was received. */
+  none(event, filter = null, why = '') {
+    const got = this.all(event, filter);
+    assert.equal(got.length, 0, `${this.name} must not receive "${event}"${why ? ` (${why})` : ''}; got ${safeJson(got)}`);
+  }
+}
+
+function assertRefusal(obj, code, message, where) {
+  assert.ok(obj && typeof obj === 'object', `${where}: expected an object, got ${safeJson(obj)}`);
+  assert.equal(obj.code, code, `${where}: code; got ${safeJson(obj)}`);
+  assert.equal(typeof obj.message, 'string', `${where}: message is a string; got ${safeJson(obj)}`);
+  assert.ok(obj.message.length > 0, `${where}: message is not empty`);
+  if (message !== undefined) assert.equal(obj.message, message, `${where}: message; got ${safeJson(obj)}`);
+}
+
+/**
+ * Send `event` and expect it to be refused with `code`: first without an
+ * ack (the `error` event), then with one (the ack {ok:false, code,
+ * message} and the `error` event).
+ */
+async function expectError(peer, event, args, code, message, { timeoutMs = 5000, plain = true, withAck = true } = {}) {
+  if (plain) {
+    peer.emit(event, ...args);
+    const err = await peer.next('error', { timeoutMs, what: `"error" ${code} for ${event} ${safeJson(args)}` });
+    assertRefusal(err, code, message, `"error" event for ${event} ${safeJson(args)}`);
+  }
+  if (withAck) {
+    const res = await peer.ack(event, args, timeoutMs);
+    assertRefusal(res, code, message, `ack of ${event} ${safeJson(args)}`);
+    assert.equal(res.ok, false, `ack of ${event}: ok is false; got ${safeJson(res)}`);
+    const err = await peer.next('error', { timeoutMs, what: `"error" ${code} for ${event} with an ack` });
+    assertRefusal(err, code, message, `"error" event for ${event} with an ack`);
+  }
+}
+
+/**
+ * A gateway (and its mock API) for the tests of one describe block.
+ * args: extra KEY=VALUE; env: NODE_ENV.
+ */
+function useGateway(args = [], { env = 'production', name = 'coup-gateway' } = {}) {
+  const ctx = { api: null, server: null, url: null, clients: new Clients() };
+  before(async () => {
+    ctx.api = await startMockApi();
+    ctx.server = await startServer(GATEWAY, [`NODE_ENV=${env}`, `NEXTJS_URL=${ctx.api.url}`, 'LOG_LEVEL=info', ...args], { name });
+    ctx.url = ctx.server.url;
+  });
+  afterEach(() => {
+    ctx.clients.closeAll();
+    if (ctx.api) ctx.api.setFailure(null);
+    if (ctx.server && !ctx.server.running) {
+      throw new Error(`the gateway died (${ctx.server.describeExit()})\n--- last stderr lines ---\n${ctx.server.stderrTail()}`);
+    }
+  });
+  after(async () => {
+    ctx.clients.closeAll();
+    try {
+      if (ctx.server) await ctx.server.stopAndCheck();
+    } finally {
+      if (ctx.api) await ctx.api.close();
+    }
+  });
+  /** A new user known to the mock API, with every field set. */
+  ctx.user = (label) => {
+    const id = uniq(`u${label}`);
+    const user = { id, name: `사용자 ${label} ${id}`, email: `${id}@coup.test`, avatar: `https://cdn.coup.test/${id}.png` };
+    ctx.api.setUser(id, { name: user.name, email: user.email, avatar: user.avatar, status: 'ACTIVE' });
+    return user;
+  };
+  /** Connect a new user (websocket only unless opts say otherwise). */
+  ctx.peer = async (label, opts = {}, user = null) => {
+    const u = user ?? ctx.user(label);
+    const socket = await ctx.clients.connect(ctx.url, {
+      transports: ['websocket'],
+      auth: { userId: u.id, token: `tok-${u.id}` },
+      ...opts,
+    });
+    return new Peer(socket, u, label);
+  };
+  return ctx;
+}
+
+async function joinStudy(peer, studyId) {
+  peer.emit('presence:join-study', { studyId });
+  return peer.next('presence:study-joined', { filter: (e) => e && e.studyId === studyId, what: `presence:study-joined for ${studyId}` });
+}
+
+async function joinVideo(peer, studyId, roomId = `study-${studyId}-main`) {
+  peer.emit('video:join-room', { studyId, roomId });
+  return peer.next('video:room-state', { what: `video:room-state after joining ${roomId}` });
+}
+
+// ---- /proc --------------------------------------------------------------
+
+function readProc(pid, file) {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The children of `pid` (all its threads'), from /proc/<pid>/task/<tid>/children. */
+function childrenOf(pid) {
+  const out = new Set();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  for (const tid of tids) {
+    const s = readProc(pid, `task/${tid}/children`);
+    if (s) for (const c of s.trim().split(/\s+/).filter(Boolean)) out.add(Number(c));
+  }
+  return [...out];
+}
+
+function cmdline(pid) {
+  const s = readProc(pid, 'cmdline');
+  return s === null ? null : s.split('\0').filter(Boolean);
+}
+
+/** State letter of a process (R, S, Z, ...), or null when it is gone. */
+function procState(pid) {
+  const s = readProc(pid, 'status');
+  if (s === null) return null;
+  const m = /^State:\s+(\S)/m.exec(s);
+  return m ? m[1] : '?';
+}
+
+function describeChildren(gwPid) {
+  return childrenOf(gwPid)
+    .map((p) => `${p}: ${(cmdline(p) ?? ['?']).join(' ')} [${procState(p)}]`)
+    .join('; ');
+}
+
+/** The live coup-roomd child of the gateway serving `room` (e.g. "video:x"), or null. */
+function roomChild(gwPid, room) {
+  for (const pid of childrenOf(gwPid)) {
+    const argv = cmdline(pid);
+    if (!argv || argv.length === 0) continue;
+    if (procState(pid) === 'Z') continue;
+    if (argv.some((a) => a === room || a.split(/\s+/).includes(room) || a.endsWith(` ${room}`)) || argv.join(' ').includes(` ${room}`)) return { pid, argv };
+  }
+  return null;
+}
+
+async function waitRoomChild(gwPid, room, { notPid = null, what } = {}) {
+  return pollUntil(
+    () => {
+      const c = roomChild(gwPid, room);
+      return { ok: c !== null && c.pid !== notPid, value: c ?? describeChildren(gwPid) };
+    },
+    { attempts: 100, intervalMs: 50, what: what ?? `a coup-roomd child of ${gwPid} for ${room}` },
+  );
+}
+
+async function metrics(url) {
+  const res = await request(`${url}/metrics`);
+  assert.equal(res.status, 200, `GET /metrics: ${res.status}`);
+  return JSON.parse(res.body);
+}
+
+// ---------------------------------------------------------------------------
+
+describe('rooms are processes', { skip: SKIP }, () => {
+  describe('production', () => {
+    const g = useGateway([]);
+
+    it('a join starts a coup-roomd child of the gateway for that room; /metrics lists it', async () => {
+      const studyId = uniq('s');
+      const roomId = `study-${studyId}-main`;
+      const [a, b] = [await g.peer('A'), await g.peer('B')];
+      await joinVideo(a, studyId);
+      await joinVideo(b, studyId);
+      await joinStudy(a, studyId);
+      await joinStudy(b, studyId);
+      const gwPid = g.server.proc.pid;
+
+      for (const room of [`video:${roomId}`, `study:${studyId}`]) {
+        const child = await waitRoomChild(gwPid, room);
+        assert.match(child.argv[0], /coup-roomd$/, `the child for ${room} runs coup-roomd: ${child.argv.join(' ')}`);
+        const status = readProc(child.pid, 'status');
+        assert.match(status, new RegExp(`^PPid:\\s+${gwPid}$`, 'm'), `its parent is the gateway (${gwPid})`);
+      }
+      const v = roomChild(gwPid, `video:${roomId}`);
+      const s = roomChild(gwPid, `study:${studyId}`);
+      assert.notEqual(v.pid, s.pid, 'one process per room');
+
+      const m = await pollUntil(
+        async () => {
+          const body = await metrics(g.url);
+          const d = body.roomDetails.find((r) => r.name === `video:${roomId}`);
+          return { ok: d && d.participants === 2, value: body };
+        },
+        { attempts: 30, intervalMs: 100, what: '/metrics to list the video room with 2 participants' },
+      );
+      assert.deepEqual(m.roomDetails.find((r) => r.name === `video:${roomId}`), { name: `video:${roomId}`, participants: 2 });
+      assert.deepEqual(m.roomDetails.find((r) => r.name === `study:${studyId}`), { name: `study:${studyId}`, participants: 2 });
+      assert.ok(m.rooms >= 2, `rooms ${m.rooms}`);
+      assert.equal(m.rooms, m.roomDetails.length, 'rooms counts roomDetails');
+      assert.ok(m.memory.rooms.processes >= 2, `memory.rooms.processes ${safeJson(m.memory)}`);
+      assert.ok(m.memory.rooms.rss > 0, `memory.rooms.rss ${safeJson(m.memory)}`);
+      assert.ok(m.memory.rss >= m.memory.gateway.rss + m.memory.rooms.rss - 4096 * 1024, `memory.rss is gateway + rooms: ${safeJson(m.memory)}`);
+    });
+
+    it('kill -9 of one room\'s process: the other room notices nothing; the killed room keeps its members and its messages', { timeout: 60000 }, async () => {
+      const sa = uniq('s');
+      const sb = uniq('s');
+      const ra = `study-${sa}-main`;
+      const rb = `study-${sb}-main`;
+      const [a1, a2, b1, b2] = [await g.peer('A1'), await g.peer('A2'), await g.peer('B1'), await g.peer('B2')];
+      await joinVideo(a1, sa);
+      await joinVideo(a2, sa);
+      await joinVideo(b1, sb);
+      await joinVideo(b2, sb);
+      a1.emit('video:toggle-audio', { roomId: ra, isMuted: true });
+      await a2.next('video:peer-audio-changed');
+      const gwPid = g.server.proc.pid;
+      const victim = await waitRoomChild(gwPid, `video:${ra}`);
+      const bystander = await waitRoomChild(gwPid, `video:${rb}`);
+
+      // Everybody sends a chat:video-message every 25 ms.
+      const senders = [
+        [a1, ra],
+        [a2, ra],
+        [b1, rb],
+        [b2, rb],
+      ];
+      const count = new Map(senders.map(([p]) => [p, 0]));
+      const timer = setInterval(() => {
+        for (const [p, roomId] of senders) {
+          const i = count.get(p) + 1;
+          count.set(p, i);
+          p.emit('chat:video-message', { roomId, message: `${p.label}#${i}` });
+        }
+      }, 25);
+      let killIndex;
+      let newChild;
+      try {
+        // Traffic flows in both rooms before the kill.
+        for (const p of [a1, a2, b1, b2]) {
+          await p.next('chat:video-message-received', { filter: (m) => m && m.message.endsWith('#5'), what: 'the 5th messages' });
+        }
+        killIndex = new Map([...count]);
+        process.kill(victim.pid, 'SIGKILL');
+        // The gateway starts a new process for room A (the members are
+        // replayed into it); traffic goes on meanwhile.
+        newChild = await waitRoomChild(gwPid, `video:${ra}`, { notPid: victim.pid, what: `a new process for video:${ra}` });
+        // Some traffic after the restart too.
+        const after = count.get(a1) + 10;
+        await a2.next('chat:video-message-received', { filter: (m) => m && m.message === `A1#${after}`, timeoutMs: 10000, what: `A1#${after} after the restart` });
+      } finally {
+        clearInterval(timer);
+      }
+      assert.notEqual(newChild.pid, victim.pid);
+      assert.equal(roomChild(gwPid, `video:${rb}`)?.pid, bystander.pid, 'room B keeps its process');
+
+      // Wait for every sender's last message at both members of its room.
+      for (const [p, roomId] of senders) {
+        const last = `${p.label}#${count.get(p)}`;
+        const members = roomId === ra ? [a1, a2] : [b1, b2];
+        for (const r of members) {
+          await r.seen('chat:video-message-received', { filter: (m) => m && m.message === last, timeoutMs: 10000, what: `${last} at ${r.label}` });
+        }
+      }
+      const seqOf = (r, sender) =>
+        r.all('chat:video-message-received', (m) => m && m.socketId === sender.sid).map((m) => Number(m.message.split('#')[1]));
+
+      // Room B: everything, in order, and nothing unusual.
+      for (const r of [b1, b2]) {
+        for (const s of [b1, b2]) {
+          const got = seqOf(r, s);
+          const want = Array.from({ length: count.get(s) }, (_, i) => i + 1);
+          assert.deepEqual(got, want, `room B: ${r.label} got every message of ${s.label}, in order`);
+        }
+        const unusual = r.log.filter((e) => !['chat:video-message-received', 'video:room-state', 'video:user-joined'].includes(e.event));
+        assert.deepEqual(unusual.map((e) => `${e.event} ${safeJson(e.data)}`), [], `room B: ${r.label} saw nothing else`);
+      }
+
+      // Room A: no member lost, every message sent after the kill arrived, in order.
+      for (const r of [a1, a2]) {
+        r.none('video:user-left', null, 'members of the killed room stay members');
+        r.none('error');
+        for (const s of [a1, a2]) {
+          const got = seqOf(r, s);
+          const post = got.filter((i) => i > killIndex.get(s));
+          const want = Array.from({ length: count.get(s) - killIndex.get(s) }, (_, i) => killIndex.get(s) + i + 1);
+          assert.deepEqual(post, want, `room A: ${r.label} got every message ${s.label} sent after the kill, in order`);
+          for (let i = 1; i < got.length; i++) {
+            assert.ok(got[i] > got[i - 1], `room A: ${r.label} got ${s.label}'s messages in order without duplicates: ...${got.slice(Math.max(0, i - 3), i + 2)}`);
+          }
+          const lost = killIndex.get(s) - got.filter((i) => i <= killIndex.get(s)).length;
+          if (lost > 0) process.stderr.write(`# room A: ${lost} message(s) of ${s.label} sent before the kill did not reach ${r.label}\n`);
+        }
+      }
+
+      // A later joiner of room A sees both members, with their state.
+      const c = await g.peer('C');
+      const state = await joinVideo(c, sa);
+      const ids = state.participants.map((p) => p.socketId).sort();
+      assert.deepEqual(ids, [a1.sid, a2.sid].sort(), `room-state after the restart lists A1 and A2: ${safeJson(state)}`);
+      assert.equal(state.participants.find((p) => p.socketId === a1.sid).isMuted, true, 'A1 is still muted');
+      for (const r of [a1, a2]) {
+        const j = await r.next('video:user-joined', { filter: (e) => e && e.socketId === c.sid });
+        assert.equal(j.userId, c.userId);
+      }
+      // The replay of the members into the new process told no one.
+      assert.deepEqual(a1.all('video:user-joined').map((e) => e.socketId), [a2.sid, c.sid], 'A1 heard of A2 (before the kill) and C, once each');
+      assert.deepEqual(a2.all('video:user-joined').map((e) => e.socketId), [c.sid], 'A2 heard of C only');
+      assert.equal(a1.all('video:room-state').length, 1, 'no second room-state');
+      // Relays work in the new process.
+      a1.emit('video:offer', { to: c.sid, offer: { type: 'offer', sdp: 'after-restart' } });
+      assert.deepEqual(await c.next('video:offer'), { from: a1.sid, offer: { type: 'offer', sdp: 'after-restart' } });
+      const m = await metrics(g.url);
+      assert.deepEqual(m.roomDetails.find((r) => r.name === `video:${ra}`), { name: `video:${ra}`, participants: 3 });
+      assert.deepEqual(m.roomDetails.find((r) => r.name === `video:${rb}`), { name: `video:${rb}`, participants: 2 });
+    });
+
+    it('kill -9 of a study room\'s process: presence and chat go on, nobody goes offline', async () => {
+      const studyId = uniq('s');
+      const [a, b] = [await g.peer('A'), await g.peer('B')];
+      await joinStudy(a, studyId);
+      await joinStudy(b, studyId);
+      await a.next('presence:user-online');
+      const gwPid = g.server.proc.pid;
+      const victim = await waitRoomChild(gwPid, `study:${studyId}`);
+      process.kill(victim.pid, 'SIGKILL');
+      a.emit('chat:send-message', { studyId, message: 'after the kill' });
+      for (const p of [a, b]) await p.next('chat:message-received', { filter: (m) => m && m.message === 'after the kill', timeoutMs: 10000 });
+      await waitRoomChild(gwPid, `study:${studyId}`, { notPid: victim.pid });
+      const c = await g.peer('C');
+      const sj = await joinStudy(c, studyId);
+      assert.equal(sj.onlineCount, 3, `A, B and C are online: ${safeJson(sj)}`);
+      for (const p of [a, b]) {
+        p.none('presence:user-offline');
+        await p.next('presence:user-online', { filter: (e) => e && e.userId === c.userId });
+      }
+    });
+  });
+
+  describe('ROOM_IDLE_TIMEOUT=1', () => {
+    const g = useGateway(['ROOM_IDLE_TIMEOUT=1']);
+
+    it('the process of a room whose last member left exits (and is reaped); a room with members stays', { timeout: 30000 }, async () => {
+      const s1 = uniq('s');
+      const s2 = uniq('s');
+      const [a, b] = [await g.peer('A'), await g.peer('B')];
+      await joinVideo(a, s1);
+      await joinStudy(a, s1);
+      await joinVideo(b, s2);
+      const gwPid = g.server.proc.pid;
+      const video = await waitRoomChild(gwPid, `video:study-${s1}-main`);
+      const study = await waitRoomChild(gwPid, `study:${s1}`);
+      const busy = await waitRoomChild(gwPid, `video:study-${s2}-main`);
+
+      a.emit('video:leave-room', { roomId: `study-${s1}-main` });
+      a.socket.disconnect(); // leaves the study room too
+      for (const child of [video, study]) {
+        await pollUntil(() => ({ ok: procState(child.pid) === null, value: `${child.pid} ${procState(child.pid)}` }), {
+          attempts: 100,
+          intervalMs: 100,
+          what: `the idle room process ${child.pid} (${child.argv.join(' ')}) to exit and be reaped within 10 s`,
+        });
+      }
+      await pollUntil(
+        async () => {
+          const m = await metrics(g.url);
+          return { ok: !m.roomDetails.some((r) => r.name === `video:study-${s1}-main` || r.name === `study:${s1}`), value: m.roomDetails };
+        },
+        { attempts: 30, intervalMs: 100, what: '/metrics to drop the idle rooms' },
+      );
+      // About time itself: the busy room outlives the idle timeout.
+      await delay(1500);
+      assert.notEqual(procState(busy.pid), null, 'the process of a room with a member is still there');
+      assert.notEqual(procState(busy.pid), 'Z');
+      // And an idle room comes back on the next join.
+      const a2 = await g.peer('A2');
+      await joinVideo(a2, s1);
+      const again = await waitRoomChild(gwPid, `video:study-${s1}-main`);
+      assert.notEqual(again.pid, video.pid);
+      assert.ok(existsSync(`/proc/${again.pid}`));
+    });
+  });
+});
