@@ -518,10 +518,10 @@ on_call_done(void *arg, const struct http_result *res)
 
 	c->http = NULL;		/* http_client frees it after we return */
 	if (res->answered)
-		log_debug("CoUp API: POST %s -> %ld (%.0f ms)", c->path,
+		log_debug("CoUp API: POST %.256s -> %ld (%.0f ms)", c->path,
 		    res->status, res->seconds * 1000);
 	else
-		log_debug("CoUp API: POST %s -> no answer (%.0f ms): %s",
+		log_debug("CoUp API: POST %.256s -> no answer (%.0f ms): %s",
 		    c->path, res->seconds * 1000, res->error);
 	if (c->kind == KIND_AUTH) {
 		api->stats.auth_latency_sum += res->seconds;

@@ -84,6 +84,8 @@ struct child {
 	struct qlist		 pending;	/* not yet sent */
 	struct qlist		 unacked;	/* sent, not yet PROCESSED */
 	ev_child		 reaper;
+	int			 reaped;	/* waiting for EOF to finish */
+	int			 status;	/* from waitpid */
 	ev_timer		 timer;		/* HELLO timeout / restart */
 	double			 spawned_at;
 	int			 quick_deaths;
@@ -106,6 +108,7 @@ struct supervisor {
 
 static void	spawn(struct child *);
 static void	child_free(struct child *);
+static void	child_died(struct child *);
 
 /* ---------------------------------------------------------------- queues */
 
@@ -253,7 +256,10 @@ kill_child(struct child *c, const char *why)
 	log_warnx("room %s: killing its process %d: %s", c->name, (int)c->pid,
 	    why);
 	c->sup->st.killed++;
-	kill(c->pid, SIGKILL);
+	/* Reaped already (we were reading its last words): its pid may
+	 * belong to someone else by now. */
+	if (!c->reaped)
+		kill(c->pid, SIGKILL);
 	/* The reaper restarts it; until then nothing more goes to it. */
 	if (c->chan != NULL) {
 		ipc_chan_free(c->chan);
@@ -261,19 +267,24 @@ kill_child(struct child *c, const char *why)
 	}
 	if (c->state == C_READY || c->state == C_STARTING)
 		c->state = C_WAITING;
+	if (c->reaped)
+		child_died(c);
 }
 
 /* Send one message now; keep it until PROCESSED.  -1: child stuck. */
 static int
 send_now(struct child *c, struct qmsg *q)
 {
-	long long seq = ipc_send(c->chan, q->type, q->body, q->len);
+	long long seq;
 
+	if (c->chan == NULL)
+		return -1;
+	seq = ipc_send(c->chan, q->type, q->body, q->len);
 	if (seq < 0)
 		return -1;
 	q->seq = (uint32_t)seq;
 	if (q->type == IPC_ROOM_OPEN || q->type == IPC_EXIT)
-		free(q);
+		qmsg_free(q, 1);
 	else
 		q_push(&c->unacked, q);
 	return 0;
@@ -448,9 +459,14 @@ on_chan_error(struct ipc_chan *chan, const char *why, void *arg)
 		kill_child(c, why);
 		return;
 	}
-	/* EOF: the process is going; the reaper tells us why. */
+	/* EOF: the process is going; the reaper tells us why.  What comes
+	 * for the room meanwhile waits for its successor. */
 	ipc_chan_free(c->chan);
 	c->chan = NULL;
+	if (c->state == C_READY || c->state == C_STARTING)
+		c->state = C_WAITING;
+	if (c->reaped)
+		child_died(c);
 }
 
 /* ---------------------------------------------------------------- life */
@@ -514,24 +530,27 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/*
+ * The process is gone and everything it wrote has been read (a dead
+ * process's last messages are still in the socket: they are delivered).
+ */
 static void
-on_reaped(struct ev_loop *loop, ev_child *w, int revents)
+child_died(struct child *c)
 {
-	struct child *c = w->data;
 	struct supervisor *s = c->sup;
+	struct ev_loop *loop = s->gw->loop;
 	char why[128];
 	double lived = timestamp_mono() - c->spawned_at;
+	pid_t pid = c->pid;
 
-	ev_child_stop(loop, w);
 	ev_timer_stop(loop, &c->timer);
-	describe_status(w->rstatus, why, sizeof(why));
+	describe_status(c->status, why, sizeof(why));
 	if (c->chan != NULL) {
-		/* Read what it managed to say before dying?  Its SENDs were
-		 * delivered as they came; what is left is dropped. */
 		ipc_chan_free(c->chan);
 		c->chan = NULL;
 	}
 	c->pid = 0;
+	c->reaped = 0;
 	s->st.processes--;
 	if (c->state == C_RETIRING || c->room == NULL) {
 		log_debug("room %s: process %s", c->name, why);
@@ -540,7 +559,7 @@ on_reaped(struct ev_loop *loop, ev_child *w, int revents)
 	}
 	s->st.deaths++;
 	log_warnx("room %s: its process %d %s after %.1f s; restarting it "
-	    "with its %u members", c->name, (int)w->rpid, why, lived,
+	    "with its %u members", c->name, (int)pid, why, lived,
 	    c->room->count);
 	if (lived < CHILD_QUICK_DEATH_SECS)
 		c->quick_deaths++;
@@ -558,6 +577,19 @@ on_reaped(struct ev_loop *loop, ev_child *w, int revents)
 	    0.25 * (1 << (c->quick_deaths - 2));
 	ev_timer_set(&c->timer, delay, 0.);
 	ev_timer_start(loop, &c->timer);
+}
+
+static void
+on_reaped(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct child *c = w->data;
+
+	ev_child_stop(loop, w);
+	c->status = w->rstatus;
+	c->reaped = 1;
+	/* Read what it said before dying first; EOF then finishes. */
+	if (c->chan == NULL)
+		child_died(c);
 }
 
 static void

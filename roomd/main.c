@@ -9,11 +9,14 @@
  * (EOF on the channel) or says EXIT.
  */
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ipc.h"
@@ -258,6 +261,34 @@ on_error(struct ipc_chan *chan, const char *why, void *arg)
 	fatalx("bad message from the gateway: %s", why);
 }
 
+/*
+ * A room needs no privilege at all: no new files, no children, no other
+ * user's rights.  Started by root (a gateway that has not dropped its own
+ * privileges yet, or a developer's quick start), become nobody.  Nothing
+ * here is fatal: a room that cannot drop still serves its room.
+ */
+static void
+drop_privileges(void)
+{
+	struct rlimit none = { 0, 0 };
+	struct passwd *pw;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		log_warn("prctl(PR_SET_NO_NEW_PRIVS)");
+	if (setrlimit(RLIMIT_NPROC, &none) < 0 ||
+	    setrlimit(RLIMIT_FSIZE, &none) < 0)
+		log_warn("setrlimit");
+	if (geteuid() != 0)
+		return;
+	if ((pw = getpwnam("nobody")) == NULL) {
+		log_warnx("no user \"nobody\"; the room keeps root's rights");
+		return;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		log_warn("cannot become nobody");
+}
+
 static void
 on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -289,6 +320,7 @@ main(int argc, char **argv)
 	if ((flags = fcntl(IPC_CHILD_FD, F_GETFL)) < 0 ||
 	    fcntl(IPC_CHILD_FD, F_SETFL, flags | O_NONBLOCK) < 0)
 		fatal("no IPC channel on descriptor %d", IPC_CHILD_FD);
+	drop_privileges();
 
 	room.chan = ipc_chan_new(loop, IPC_CHILD_FD, ROOMD_SENDQ_MAX, &cbs,
 	    NULL);

@@ -7,6 +7,9 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import { startServer, binaryFromEnv, skipReason } from './lib/server.mjs';
 import { pollUntil, delay, withTimeout } from './lib/wait.mjs';
@@ -134,6 +137,16 @@ describe('CONNECT authentication against the CoUp API', { skip: SKIP }, () => {
       const calls = api.verifyCalls();
       assert.equal(calls.length, 1);
       assert.deepEqual(JSON.parse(calls[0].rawBody), { userId: '42' }, 'userId 42 becomes "42"');
+    });
+
+    it('a large numeric userId keeps every digit (no exponent, no ".0")', async () => {
+      api.setUser('12345678901234', { name: 'Big' });
+      try {
+        await assertAccepted(clients, server.url, { userId: 12345678901234 });
+        assert.deepEqual(JSON.parse(api.verifyCalls()[0].rawBody), { userId: '12345678901234' });
+      } finally {
+        api.removeUser('12345678901234');
+      }
     });
 
     for (const [what, auth] of [
@@ -460,6 +473,39 @@ describe('CONNECT authentication against the CoUp API', { skip: SKIP }, () => {
         { attempts: 30, intervalMs: 100, what: '/health connections = 1 after the others left' },
       );
       assert.equal(h.connections, 1);
+    });
+  });
+
+  describe('NEXTJS_URL changed by SIGHUP', () => {
+    it('the next verification goes to the new API', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'coup-auth-'));
+      const file = path.join(dir, 'gateway.env');
+      const api1 = await startMockApi();
+      const api2 = await startMockApi();
+      let server = null;
+      try {
+        writeFileSync(file, `NODE_ENV=production\nNEXTJS_URL=${api1.url}\nLOG_LEVEL=info\n`);
+        server = await startServer(GATEWAY, ['--config', file], { name: 'coup-gateway sighup' });
+        await assertAccepted(clients, server.url, { userId: 'before' });
+        writeFileSync(file, `NODE_ENV=production\nNEXTJS_URL=${api2.url}\nLOG_LEVEL=info\n`);
+        server.proc.kill('SIGHUP');
+        await pollUntil(
+          async () => ({ ok: server.tail.some((l) => l.includes('NEXTJS_URL') && l.includes(api2.url)), value: server.stderrTail(5) }),
+          { attempts: 50, intervalMs: 50, what: 'the gateway to log the new NEXTJS_URL' },
+        );
+        await assertAccepted(clients, server.url, { userId: 'after' });
+        assert.deepEqual(api1.verifyCalls().map((c) => c.body.userId), ['before']);
+        assert.deepEqual(api2.verifyCalls().map((c) => c.body.userId), ['after']);
+      } finally {
+        clients.closeAll();
+        try {
+          if (server) await server.stopAndCheck();
+        } finally {
+          await api1.close();
+          await api2.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
     });
   });
 

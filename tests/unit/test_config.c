@@ -348,7 +348,7 @@ test_string(void)
 	expect_error(CFG_ALLOWED_ORIGINS, "http://a\nhttp://b",
 	    "ALLOWED_ORIGINS: the value contains a control character",
 	    "a newline in a value refused");
-	expect_error(CFG__COUNT, "1", "no configuration key number 13",
+	expect_error(CFG__COUNT, "1", "no configuration key number 21",
 	    "key out of the table refused");
 }
 
@@ -726,7 +726,15 @@ test_dump_usage(void)
 	    "MAX_PAYLOAD=1000000  # default\n"
 	    "CONNECT_TIMEOUT_MS=45000  # default\n"
 	    "SEND_QUEUE_MAX=4194304  # default\n"
-	    "MAX_CONNECTIONS=100000  # default\n",
+	    "MAX_CONNECTIONS=100000  # default\n"
+	    "AUTH_TIMEOUT_MS=5000  # default\n"
+	    "AUTH_CACHE_TTL=0  # default\n"
+	    "MEMBER_CACHE_TTL=60  # default\n"
+	    "VIDEO_ROOM_MAX=16  # default\n"
+	    "CHAT_MAX_LENGTH=4000  # default\n"
+	    "RATE_LIMIT_EVENTS=100  # default\n"
+	    "ROOM_IDLE_TIMEOUT=30  # default\n"
+	    "ROOMD_PATH=  # default\n",
 	    "dump: one line per key, password hidden, odd value quoted");
 
 	/* What dump prints (passwords aside) reads back the same. */
