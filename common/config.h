@@ -55,11 +55,11 @@ enum config_type {
 	    "Bytes queued for one client before it is dropped as too slow.") \
 	X(MAX_CONNECTIONS, CONFIG_INT, "100000", 1, 10000000, NULL, 0,	\
 	    "Engine.IO sessions accepted at once; more get HTTP 503.")	\
-	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 0,	\
+	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 1,	\
 	    "Time a CoUp API call (verify, check-member) may take (ms).") \
-	X(AUTH_CACHE_TTL, CONFIG_INT, "0", 0, 86400, NULL, 0,		\
+	X(AUTH_CACHE_TTL, CONFIG_INT, "0", 0, 86400, NULL, 1,		\
 	    "Seconds a verified user is cached; 0 = no cache.")	\
-	X(MEMBER_CACHE_TTL, CONFIG_INT, "60", 0, 86400, NULL, 0,	\
+	X(MEMBER_CACHE_TTL, CONFIG_INT, "60", 0, 86400, NULL, 1,	\
 	    "Seconds a membership answer is cached; 0 = no cache.")	\
 	X(VIDEO_ROOM_MAX, CONFIG_INT, "16", 1, 1000, NULL, 1,		\
 	    "Members a video room holds; more get ROOM_FULL.")		\

@@ -72,6 +72,15 @@ on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 static void
+api_opts(const struct config *cfg, struct coupapi_opts *ao)
+{
+	ao->base_url = config_str(cfg, CFG_NEXTJS_URL);
+	ao->timeout_ms = (int)config_int(cfg, CFG_AUTH_TIMEOUT_MS);
+	ao->auth_cache_ttl = (int)config_int(cfg, CFG_AUTH_CACHE_TTL);
+	ao->member_cache_ttl = (int)config_int(cfg, CFG_MEMBER_CACHE_TTL);
+}
+
+static void
 on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct gateway *gw = w->data;
@@ -103,7 +112,12 @@ on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	log_set_level(log_level_from_name(config_str(&gw->cfg, CFG_LOG_LEVEL)));
 	httpd_set_origins(gw->httpd, config_str(&gw->cfg, CFG_ALLOWED_ORIGINS));
-	coupapi_set_base_url(gw->api, config_str(&gw->cfg, CFG_NEXTJS_URL));
+	{
+		struct coupapi_opts ao;
+
+		api_opts(&gw->cfg, &ao);
+		coupapi_set_opts(gw->api, &ao);
+	}
 	config_free(&fresh);
 }
 
@@ -114,6 +128,7 @@ main(int argc, char **argv)
 	struct config_cli cli;
 	struct eio_opts eo;
 	struct httpd_opts ho;
+	struct coupapi_opts ao;
 	ev_signal sigint, sigterm, sighup;
 	char err[512];
 
@@ -146,18 +161,8 @@ main(int argc, char **argv)
 	gw.started = timestamp_mono();
 	gw.development = strcmp(config_str(&gw.cfg, CFG_NODE_ENV),
 	    "development") == 0;
-	{
-		struct coupapi_opts ao = {
-			.base_url = config_str(&gw.cfg, CFG_NEXTJS_URL),
-			.timeout_ms = (int)config_int(&gw.cfg,
-			    CFG_AUTH_TIMEOUT_MS),
-			.auth_cache_ttl = (int)config_int(&gw.cfg,
-			    CFG_AUTH_CACHE_TTL),
-			.member_cache_ttl = (int)config_int(&gw.cfg,
-			    CFG_MEMBER_CACHE_TTL),
-		};
-		gw.api = coupapi_new(gw.loop, &ao);
-	}
+	api_opts(&gw.cfg, &ao);
+	gw.api = coupapi_new(gw.loop, &ao);
 	rooms_init(&gw);
 	eo.ping_interval_ms = (int)config_int(&gw.cfg, CFG_PING_INTERVAL_MS);
 	eo.ping_timeout_ms = (int)config_int(&gw.cfg, CFG_PING_TIMEOUT_MS);

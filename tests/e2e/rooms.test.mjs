@@ -274,7 +274,9 @@ function roomChild(gwPid, room) {
     const argv = cmdline(pid);
     if (!argv || argv.length === 0) continue;
     if (procState(pid) === 'Z') continue;
-    if (argv.some((a) => a === room || a.split(/\s+/).includes(room) || a.endsWith(` ${room}`)) || argv.join(' ').includes(` ${room}`)) return { pid, argv };
+    // The room name is one argument (or one word of one, for a process
+    // that rewrites its title).
+    if (argv.slice(1).some((a) => a === room || a.split(/\s+/).includes(room))) return { pid, argv };
   }
   return null;
 }
