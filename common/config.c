@@ -629,6 +629,10 @@ parse_args(int argc, char **argv, struct config_cli *cli,
 			cli->check_config = 1;
 			continue;
 		}
+		if (strcmp(arg, "-d") == 0 || strcmp(arg, "--daemon") == 0) {
+			cli->daemon = 1;
+			continue;
+		}
 		if (arg[1] != '-')
 			return fail(err, errlen, "unknown option \"%s\"", arg);
 
@@ -772,6 +776,7 @@ config_usage(FILE *fp, const char *progname)
 	    "  --config FILE    read KEY=VALUE lines from FILE "
 	    "(a .env file will do)\n"
 	    "  --check-config   check the configuration, print it and exit\n"
+	    "  -d, --daemon     detach, write PID_FILE, log to syslog\n"
 	    "  -h, --help       print this help and exit\n"
 	    "  -V, --version    print the version and exit\n"
 	    "\n"

@@ -70,7 +70,19 @@ enum config_type {
 	X(ROOM_IDLE_TIMEOUT, CONFIG_INT, "30", 0, 86400, NULL, 1,	\
 	    "Seconds an empty room's process lives before it exits.")	\
 	X(ROOMD_PATH, CONFIG_STRING, "", 0, 4096, NULL, 0,		\
-	    "coup-roomd binary; empty = next to coup-gateway, else libexec.")
+	    "coup-roomd binary; empty = next to coup-gateway, else libexec.") \
+	X(RUN_DIR, CONFIG_STRING, "/run/coup-signaling", 1, 1024, NULL, 0,	\
+	    "Directory of the control socket and the pid file.")	\
+	X(CONTROL_SOCKET, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
+	    "Control socket for coupctl; empty = RUN_DIR/coup-gateway.sock, off = none.") \
+	X(CONTROL_GROUP, CONFIG_STRING, "", 0, 64, NULL, 0,		\
+	    "Group that may use the control socket (mode 0660); empty = ours.") \
+	X(PID_FILE, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
+	    "Pid file with --daemon; empty = RUN_DIR/coup-gateway.pid.") \
+	X(RUN_USER, CONFIG_STRING, "", 0, 64, NULL, 0,			\
+	    "User to become after binding the port; empty = stay.")	\
+	X(DRAIN_TIMEOUT_MS, CONFIG_INT, "10000", 0, 600000, NULL, 1,	\
+	    "On SIGTERM or drain: time clients and rooms get before exit (ms).")
 
 enum config_key {
 #define CONFIG_ENUM_ENTRY(name, ...) CFG_##name,
@@ -114,6 +126,7 @@ struct config_cli {
 	int		 check_config;	/* --check-config */
 	int		 help;		/* --help, -h */
 	int		 version;	/* --version, -V */
+	int		 daemon;	/* --daemon, -d */
 };
 
 void	config_init(struct config *);		/* all defaults */

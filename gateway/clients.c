@@ -135,3 +135,18 @@ client_gone(struct client *c, const char *reason)
 	free(c->user_id);
 	free(c);
 }
+
+void
+clients_foreach(struct gateway *gw, void (*fn)(struct client *, void *),
+    void *arg)
+{
+	for (unsigned b = 0; b < CLIENT_BUCKETS; b++) {
+		struct client *c, *next;
+
+		/* fn may make the client go (kick). */
+		for (c = by_conn[b]; c != NULL; c = next) {
+			next = c->hnext;
+			fn(c, arg);
+		}
+	}
+}

@@ -15,6 +15,7 @@
 
 #include "config.h"
 
+struct control;
 struct coupapi;
 struct httpd;
 struct sio_server;
@@ -42,7 +43,27 @@ struct gateway {
 	struct supervisor	*rooms;
 	double			 started;	/* monotonic seconds */
 	struct gateway_stats	 stats;
+	struct control		*control;
+	int			 draining;
+	double			 drain_secs;
+	double			 started_drain;
+	ev_timer		 drain_timer;
+	char			*pid_file;	/* written, to remove at exit */
+	char			**argv;		/* for reloads */
+	int			 argc;
 };
+
+/*
+ * main.c: re-read the configuration (SIGHUP, coupctl reload) and apply
+ * what may change at run time.  changed and restart (JSON arrays, may be
+ * NULL) get the keys applied and the keys that need a restart.  -1 with
+ * err set if the new configuration is invalid (nothing is applied).
+ */
+int	gateway_reload(struct gateway *, cJSON *changed, cJSON *restart,
+	    char *err, size_t errlen);
+/* SIGTERM, coupctl drain: stop taking clients, let everyone go, exit
+ * within DRAIN_TIMEOUT_MS. */
+void	gateway_drain(struct gateway *, const char *why);
 
 /* endpoints.c: /health, /metrics, /metrics/prometheus. */
 void	endpoints_register(struct gateway *);

@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "autoconfig.h"
 #include "config.h"
+#include "control.h"
 #include "coupapi.h"
+#include "daemon.h"
 #include "gateway.h"
 #include "httpd.h"
 #include "log.h"
@@ -23,11 +26,6 @@
 #include "sio_server.h"
 #include "timestamp.h"
 
-/* How long clients get to receive their close frames on shutdown. */
-#define SHUTDOWN_GRACE_SECS	0.3
-
-static int	 saved_argc;
-static char	**saved_argv;
 
 static void
 raise_nofile(void)
@@ -49,29 +47,6 @@ raise_nofile(void)
 }
 
 static void
-on_grace_over(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	ev_break(loop, EVBREAK_ALL);
-}
-
-static void
-on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct gateway *gw = w->data;
-	static ev_timer grace;
-
-	if (ev_is_active(&grace)) {
-		ev_break(loop, EVBREAK_ALL);	/* second signal: now */
-		return;
-	}
-	log_info("signal %d: closing %u sessions and stopping", w->signum,
-	    eio_server_count(sio_server_engine(gw->sio)));
-	eio_server_close_all(sio_server_engine(gw->sio), "server shutdown");
-	ev_timer_init(&grace, on_grace_over, SHUTDOWN_GRACE_SECS, 0.);
-	ev_timer_start(loop, &grace);
-}
-
-static void
 api_opts(const struct config *cfg, struct coupapi_opts *ao)
 {
 	ao->base_url = config_str(cfg, CFG_NEXTJS_URL);
@@ -80,45 +55,113 @@ api_opts(const struct config *cfg, struct coupapi_opts *ao)
 	ao->member_cache_ttl = (int)config_int(cfg, CFG_MEMBER_CACHE_TTL);
 }
 
-static void
-on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
+int
+gateway_reload(struct gateway *gw, cJSON *changed, cJSON *restart,
+    char *err, size_t errlen)
 {
-	struct gateway *gw = w->data;
 	struct config fresh;
 	struct config_cli cli;
-	char err[512];
+	struct coupapi_opts ao;
 
-	if (config_load(&fresh, saved_argc, saved_argv, &cli, err,
-	    sizeof(err)) < 0) {
-		log_warnx("SIGHUP: configuration not reloaded: %s", err);
+	if (config_load(&fresh, gw->argc, gw->argv, &cli, err, errlen) < 0) {
+		log_warnx("reload: configuration not reloaded: %s", err);
 		config_free(&fresh);
-		return;
+		return -1;
 	}
 	for (int k = 0; k < CFG__COUNT; k++) {
 		const char *a = config_str(&gw->cfg, k);
 		const char *b = config_str(&fresh, k);
+		const char *name = config_defs[k].name;
 
 		if ((a == NULL) == (b == NULL) && (a == NULL ||
 		    strcmp(a, b) == 0))
 			continue;
 		if (!config_defs[k].reloadable) {
-			log_warnx("SIGHUP: %s changed but needs a restart",
-			    config_defs[k].name);
+			log_warnx("reload: %s changed but needs a restart",
+			    name);
+			if (restart != NULL)
+				cJSON_AddItemToArray(restart,
+				    cJSON_CreateString(name));
 			continue;
 		}
-		log_info("SIGHUP: %s is now %s", config_defs[k].name,
-		    b ? b : "(unset)");
-		config_set(&gw->cfg, k, b, fresh.v[k].src, err, sizeof(err));
-	}
-	log_set_level(log_level_from_name(config_str(&gw->cfg, CFG_LOG_LEVEL)));
-	httpd_set_origins(gw->httpd, config_str(&gw->cfg, CFG_ALLOWED_ORIGINS));
-	{
-		struct coupapi_opts ao;
-
-		api_opts(&gw->cfg, &ao);
-		coupapi_set_opts(gw->api, &ao);
+		log_info("reload: %s is now %s", name, b ? b : "(unset)");
+		config_set(&gw->cfg, k, b, fresh.v[k].src, err, errlen);
+		if (changed != NULL)
+			cJSON_AddItemToArray(changed, cJSON_CreateString(name));
 	}
 	config_free(&fresh);
+	log_set_level(log_level_from_name(config_str(&gw->cfg, CFG_LOG_LEVEL)));
+	httpd_set_origins(gw->httpd, config_str(&gw->cfg, CFG_ALLOWED_ORIGINS));
+	api_opts(&gw->cfg, &ao);
+	coupapi_set_opts(gw->api, &ao);
+	return 0;
+}
+
+/* Every client gone and every room process exited: done. */
+static void
+drain_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct gateway *gw = w->data;
+	struct supervisor_stats st;
+
+	supervisor_stats(gw->rooms, &st);
+	if (eio_server_count(sio_server_engine(gw->sio)) == 0 &&
+	    st.processes == 0) {
+		log_info("drained");
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (ev_now(loop) - gw->started_drain >= gw->drain_secs) {
+		log_warnx("drain: %u sessions and %u room processes left "
+		    "after %.1f s; stopping anyway",
+		    eio_server_count(sio_server_engine(gw->sio)), st.processes,
+		    gw->drain_secs);
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+void
+gateway_drain(struct gateway *gw, const char *why)
+{
+	struct eio_server *eio = sio_server_engine(gw->sio);
+
+	if (gw->draining) {
+		ev_break(gw->loop, EVBREAK_ALL);	/* asked twice: now */
+		return;
+	}
+	gw->draining = 1;
+	gw->drain_secs = config_int(&gw->cfg, CFG_DRAIN_TIMEOUT_MS) / 1000.0;
+	gw->started_drain = ev_now(gw->loop);
+	log_info("%s: draining: refusing new clients, closing %u sessions, "
+	    "at most %.1f s", why, eio_server_count(eio), gw->drain_secs);
+	eio_server_refuse_new(eio, 1);
+	/* An Engine.IO close: socket.io clients see "transport close" and
+	 * reconnect, to another gateway behind the load balancer. */
+	eio_server_close_all(eio, "server draining");
+	/* Their rooms are empty now: no idle grace while draining. */
+	config_set(&gw->cfg, CFG_ROOM_IDLE_TIMEOUT, "0", CONFIG_SRC_DEFAULT,
+	    NULL, 0);
+	ev_timer_init(&gw->drain_timer, drain_check, 0.05, 0.05);
+	gw->drain_timer.data = gw;
+	ev_timer_start(gw->loop, &gw->drain_timer);
+}
+
+static void
+on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	char why[32];
+
+	snprintf(why, sizeof(why), "signal %d", w->signum);
+	gateway_drain(w->data, why);
+}
+
+static void
+on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	char err[512];
+
+	log_info("SIGHUP: reloading the configuration");
+	gateway_reload(w->data, NULL, NULL, err, sizeof(err));
 }
 
 int
@@ -131,11 +174,15 @@ main(int argc, char **argv)
 	struct coupapi_opts ao;
 	ev_signal sigint, sigterm, sighup;
 	char err[512];
+	const char *user, *run_dir;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int ready_fd = -1;
 
 	memset(&gw, 0, sizeof(gw));
 	log_init("gateway", LOG_LEVEL_INFO);
-	saved_argc = argc;
-	saved_argv = argv;
+	gw.argc = argc;
+	gw.argv = argv;
 	if (config_load(&gw.cfg, argc, argv, &cli, err, sizeof(err)) < 0) {
 		fprintf(stderr, "coup-gateway: %s\n", err);
 		fprintf(stderr, "Try 'coup-gateway --help'.\n");
@@ -155,6 +202,16 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(log_level_from_name(config_str(&gw.cfg, CFG_LOG_LEVEL)));
+	user = config_str(&gw.cfg, CFG_RUN_USER);
+	if (*user != '\0' && daemon_lookup_user(user, &uid, &gid) < 0) {
+		fprintf(stderr, "coup-gateway: RUN_USER: no user \"%s\"\n", user);
+		config_free(&gw.cfg);
+		return 2;
+	}
+	if (cli.daemon) {
+		ready_fd = daemon_detach();
+		log_to_syslog(1);
+	}
 	raise_nofile();
 
 	gw.loop = EV_DEFAULT;
@@ -183,6 +240,30 @@ main(int argc, char **argv)
 	endpoints_register(&gw);
 	namespace_register(&gw);
 
+	/* Root's work first (the run directory, the control socket, the pid
+	 * file), then become RUN_USER for good. */
+	run_dir = config_str(&gw.cfg, CFG_RUN_DIR);
+	if (daemon_run_dir(run_dir, uid, gid) == 0) {
+		control_start(&gw);
+		if (cli.daemon || *config_str(&gw.cfg, CFG_PID_FILE) != '\0') {
+			const char *pf = config_str(&gw.cfg, CFG_PID_FILE);
+			char path[1100];
+
+			if (*pf == '\0') {
+				snprintf(path, sizeof(path),
+				    "%s/coup-gateway.pid", run_dir);
+				pf = path;
+			}
+			if (daemon_write_pidfile(pf, uid, gid) == 0 &&
+			    (gw.pid_file = strdup(pf)) == NULL)
+				fatal("strdup");
+		}
+	} else
+		log_warnx("no control socket or pid file without %s "
+		    "(set RUN_DIR)", run_dir);
+	if (*user != '\0')
+		daemon_drop_privileges(user, uid, gid);
+
 	ev_signal_init(&sigint, on_stop_signal, SIGINT);
 	ev_signal_init(&sigterm, on_stop_signal, SIGTERM);
 	ev_signal_init(&sighup, on_reload_signal, SIGHUP);
@@ -195,9 +276,14 @@ main(int argc, char **argv)
 	    ho.host && *ho.host ? ho.host : "*", ho.port,
 	    config_str(&gw.cfg, CFG_NODE_ENV),
 	    config_str(&gw.cfg, CFG_NEXTJS_URL));
+	daemon_ready(ready_fd);
 	ev_run(gw.loop, 0);
 
 	log_info("stopped");
+	control_stop(&gw);
+	if (gw.pid_file != NULL && unlink(gw.pid_file) < 0)
+		log_warn("unlink %s", gw.pid_file);
+	free(gw.pid_file);
 	httpd_free(gw.httpd);
 	sio_server_free(gw.sio);
 	rooms_shutdown(&gw);

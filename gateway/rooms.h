@@ -91,6 +91,8 @@ struct client	*client_of(struct sio_socket *);
 /* The socket is gone: leave every room, cancel checks, free. */
 void		 client_gone(struct client *, const char *reason);
 unsigned	 clients_count(struct gateway *);
+void		 clients_foreach(struct gateway *,
+		    void (*fn)(struct client *, void *), void *arg);
 
 /* ---- rooms.c ---- */
 void		 rooms_init(struct gateway *);
@@ -136,6 +138,8 @@ void		 child_retire(struct child *);
 /* Stop the process (and restart it, with its members). */
 void		 child_restart(struct child *);
 pid_t		 child_pid(const struct child *);
+unsigned	 child_restarts(const struct child *);
+long long	 child_rss(const struct child *);
 int		 child_available(const struct child *);
 
 struct supervisor_stats {

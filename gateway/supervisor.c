@@ -89,6 +89,7 @@ struct child {
 	ev_timer		 timer;		/* HELLO timeout / restart */
 	double			 spawned_at;
 	int			 quick_deaths;
+	unsigned		 restarts;
 	struct child		*next;
 };
 
@@ -572,6 +573,7 @@ child_died(struct child *c)
 	rebuild_pending(c);
 	c->state = C_WAITING;
 	s->st.restarts++;
+	c->restarts++;
 	/* At once the first time; then 0.25 s, 0.5 s, ... */
 	double delay = c->quick_deaths <= 1 ? 0 :
 	    0.25 * (1 << (c->quick_deaths - 2));
@@ -719,6 +721,20 @@ pid_t
 child_pid(const struct child *c)
 {
 	return c ? c->pid : 0;
+}
+
+unsigned
+child_restarts(const struct child *c)
+{
+	return c ? c->restarts : 0;
+}
+
+static long long	rss_of(pid_t);
+
+long long
+child_rss(const struct child *c)
+{
+	return c && c->pid > 0 ? rss_of(c->pid) : 0;
 }
 
 int

@@ -75,6 +75,7 @@ struct eio_server {
 	ev_prepare		 flush_watcher;
 	struct tombstone	 tombs[TOMBSTONES];
 	unsigned		 ntomb;
+	int			 refuse_new;	/* draining */
 };
 
 static void	session_unref(struct eio_session *);
@@ -623,6 +624,10 @@ polling_handshake(struct eio_server *s, struct httpd_req *req)
 		bad_request(req, 2, "Bad handshake method");
 		return;
 	}
+	if (s->refuse_new) {
+		httpd_respond(req, 503, "text/plain", "Shutting down", 13);
+		return;
+	}
 	if (s->count >= s->o.max_sessions) {
 		log_warnx("refusing a new session: %u open (MAX_CONNECTIONS)",
 		    s->count);
@@ -785,7 +790,7 @@ eio_ws_check(struct eio_server *s, const char *eio, const char *transport,
 	if (transport == NULL || strcmp(transport, "websocket") != 0)
 		return 400;
 	if (sid == NULL)
-		return s->count >= s->o.max_sessions ? 503 : 0;
+		return s->refuse_new || s->count >= s->o.max_sessions ? 503 : 0;
 	/* An unknown sid is refused here; a known one that cannot take a
 	 * WebSocket (it has one already) is closed after the handshake. */
 	return session_find(s, sid) == NULL ? 400 : 0;
@@ -988,6 +993,12 @@ eio_server_free(struct eio_server *s)
 	ev_ref(s->loop);
 	ev_prepare_stop(s->loop, &s->flush_watcher);
 	free(s);
+}
+
+void
+eio_server_refuse_new(struct eio_server *s, int on)
+{
+	s->refuse_new = on;
 }
 
 unsigned

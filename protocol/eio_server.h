@@ -57,6 +57,8 @@ struct eio_server *eio_server_new(struct ev_loop *, const struct eio_opts *,
 void		 eio_server_free(struct eio_server *);
 unsigned	 eio_server_count(const struct eio_server *);
 void		 eio_server_close_all(struct eio_server *, const char *reason);
+/* While set, new sessions are refused (HTTP 503) and existing ones go on. */
+void		 eio_server_refuse_new(struct eio_server *, int);
 
 /* A message packet with room for len payload bytes (to fill in). */
 struct eio_msg	*eio_msg_new(int binary, size_t len);

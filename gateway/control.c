@@ -1,0 +1,657 @@
+/*
+ * control.c - the control socket coupctl(8) talks to (protocol in
+ * control.h): who may connect, reading one request line, answering it.
+ *
+ * The socket file is mode 0660 and its group CONTROL_GROUP, so the file
+ * system already keeps strangers out; the peer's credentials are checked
+ * again on every connection all the same.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "autoconfig.h"
+#include "control.h"
+#include "eio_server.h"
+#include "gateway.h"
+#include "ipc.h"
+#include "log.h"
+#include "rooms.h"
+#include "sio_server.h"
+#include "timestamp.h"
+
+struct ctl_conn {
+	struct control	*ctl;
+	struct ctl_conn	*next;
+	int		 fd;
+	ev_io		 io;
+	struct buf	 in;
+	struct buf	 out;
+	size_t		 off;
+};
+
+struct control {
+	struct gateway	*gw;
+	int		 fd;
+	ev_io		 io;
+	char		*path;
+	gid_t		 group;
+	struct ctl_conn	*conns;
+};
+
+/* ---------------------------------------------------------------- answers */
+
+static cJSON *
+ok_answer(cJSON *data)
+{
+	cJSON *a = cJSON_CreateObject();
+
+	cJSON_AddTrueToObject(a, "ok");
+	cJSON_AddItemToObject(a, "data", data ? data : cJSON_CreateNull());
+	return a;
+}
+
+static cJSON *
+err_answer(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static cJSON *
+err_answer(const char *code, const char *fmt, ...)
+{
+	cJSON *a = cJSON_CreateObject();
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddFalseToObject(a, "ok");
+	cJSON_AddStringToObject(a, "error", msg);
+	cJSON_AddStringToObject(a, "code", code);
+	return a;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static cJSON *
+cmd_status(struct gateway *gw, int argc, char **argv)
+{
+	struct supervisor_stats st;
+	cJSON *d = cJSON_CreateObject(), *mem;
+	long long rss = 0, pages;
+	FILE *fp;
+
+	supervisor_stats(gw->rooms, &st);
+	if ((fp = fopen("/proc/self/statm", "r")) != NULL) {
+		if (fscanf(fp, "%lld %lld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(fp);
+	}
+	rss *= sysconf(_SC_PAGESIZE);
+	cJSON_AddStringToObject(d, "version", PACKAGE_VERSION);
+	cJSON_AddNumberToObject(d, "pid", getpid());
+	cJSON_AddNumberToObject(d, "uptime",
+	    (long long)(timestamp_mono() - gw->started));
+	cJSON_AddStringToObject(d, "mode", config_str(&gw->cfg, CFG_NODE_ENV));
+	cJSON_AddStringToObject(d, "logLevel",
+	    config_str(&gw->cfg, CFG_LOG_LEVEL));
+	cJSON_AddBoolToObject(d, "draining", gw->draining);
+	cJSON_AddNumberToObject(d, "connections",
+	    sio_server_connections(gw->sio));
+	cJSON_AddNumberToObject(d, "sessions",
+	    eio_server_count(sio_server_engine(gw->sio)));
+	cJSON_AddNumberToObject(d, "rooms", rooms_count(gw));
+	cJSON_AddNumberToObject(d, "roomProcesses", st.processes);
+	cJSON_AddNumberToObject(d, "roomRestarts", (double)st.restarts);
+	mem = cJSON_AddObjectToObject(d, "memory");
+	cJSON_AddNumberToObject(mem, "gateway", (double)rss);
+	cJSON_AddNumberToObject(mem, "rooms", (double)st.rss_bytes);
+	return ok_answer(d);
+}
+
+static void
+room_row(struct room *r, void *arg)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", r->name);
+	cJSON_AddNumberToObject(o, "members", r->count);
+	cJSON_AddNumberToObject(o, "pid", child_pid(r->child));
+	cJSON_AddNumberToObject(o, "rss", (double)child_rss(r->child));
+	cJSON_AddNumberToObject(o, "restarts", child_restarts(r->child));
+	cJSON_AddItemToArray(arg, o);
+}
+
+static cJSON *
+cmd_rooms(struct gateway *gw, int argc, char **argv)
+{
+	cJSON *list = cJSON_CreateArray();
+
+	rooms_foreach(gw, room_row, list);
+	return ok_answer(list);
+}
+
+static const char *
+user_name(const struct client *c)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(c->user, "name");
+
+	return cJSON_IsString(n) ? n->valuestring : "";
+}
+
+static cJSON *
+cmd_room(struct gateway *gw, int argc, char **argv)
+{
+	struct room *r;
+	cJSON *d, *list;
+
+	if (argc != 1)
+		return err_answer("BAD_REQUEST", "usage: room NAME");
+	if ((r = room_find(gw, argv[0])) == NULL)
+		return err_answer("NOT_FOUND", "no room %s", argv[0]);
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "name", r->name);
+	cJSON_AddNumberToObject(d, "pid", child_pid(r->child));
+	list = cJSON_AddArrayToObject(d, "members");
+	for (unsigned i = 0; i < r->count; i++) {
+		struct membership *m = r->members[i];
+		struct client *c = m->client;
+		cJSON *o = cJSON_CreateObject();
+		char ts[TIMESTAMP_ISO_LEN];
+
+		cJSON_AddStringToObject(o, "socketId", sio_socket_id(c->sock));
+		cJSON_AddStringToObject(o, "userId", c->user_id);
+		cJSON_AddStringToObject(o, "name", user_name(c));
+		cJSON_AddStringToObject(o, "transport", eio_session_transport(
+		    sio_socket_engine(c->sock)));
+		cJSON_AddBoolToObject(o, "isMuted", m->flags & IPC_M_MUTED);
+		cJSON_AddBoolToObject(o, "isVideoOff",
+		    m->flags & IPC_M_VIDEO_OFF);
+		cJSON_AddBoolToObject(o, "isSharingScreen",
+		    m->flags & IPC_M_SHARING);
+		timestamp_iso_from_ms(ts, m->joined_at);
+		cJSON_AddStringToObject(o, "joinedAt", ts);
+		cJSON_AddItemToArray(list, o);
+	}
+	return ok_answer(d);
+}
+
+struct user_walk {
+	const char	*user_id;
+	cJSON		*list;
+	int		 kick;
+};
+
+static void
+user_conn(struct client *c, void *arg)
+{
+	struct user_walk *w = arg;
+	cJSON *o, *rooms;
+
+	if (strcmp(c->user_id, w->user_id) != 0)
+		return;
+	if (w->kick) {
+		w->kick++;
+		sio_close_connection(c->sock, "kicked by an administrator");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "socketId", sio_socket_id(c->sock));
+	cJSON_AddStringToObject(o, "transport",
+	    eio_session_transport(sio_socket_engine(c->sock)));
+	cJSON_AddStringToObject(o, "peer",
+	    eio_session_peer(sio_socket_engine(c->sock)));
+	rooms = cJSON_AddArrayToObject(o, "rooms");
+	for (struct membership *m = c->rooms; m != NULL; m = m->cnext)
+		cJSON_AddItemToArray(rooms, cJSON_CreateString(m->room->name));
+	cJSON_AddItemToArray(w->list, o);
+}
+
+static cJSON *
+cmd_user(struct gateway *gw, int argc, char **argv)
+{
+	struct user_walk w = { NULL, NULL, 0 };
+	cJSON *d;
+
+	if (argc != 1)
+		return err_answer("BAD_REQUEST", "usage: user ID");
+	w.user_id = argv[0];
+	w.list = cJSON_CreateArray();
+	clients_foreach(gw, user_conn, &w);
+	if (cJSON_GetArraySize(w.list) == 0) {
+		cJSON_Delete(w.list);
+		return err_answer("NOT_FOUND", "user %s is not connected",
+		    argv[0]);
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "userId", argv[0]);
+	cJSON_AddItemToObject(d, "connections", w.list);
+	return ok_answer(d);
+}
+
+static cJSON *
+cmd_kick(struct gateway *gw, int argc, char **argv)
+{
+	cJSON *d;
+	int n;
+
+	if (argc == 2 && strcmp(argv[0], "--user") == 0) {
+		struct user_walk w = { argv[1], NULL, 1 };
+
+		clients_foreach(gw, user_conn, &w);
+		n = w.kick - 1;
+		if (n == 0)
+			return err_answer("NOT_FOUND", "user %s is not "
+			    "connected", argv[1]);
+	} else if (argc == 1) {
+		struct client *c = client_by_socket(gw, argv[0]);
+
+		if (c == NULL)
+			return err_answer("NOT_FOUND", "no socket %s", argv[0]);
+		sio_close_connection(c->sock, "kicked by an administrator");
+		n = 1;
+	} else
+		return err_answer("BAD_REQUEST", "usage: kick SOCKET | kick "
+		    "--user ID");
+	log_info("control: kicked %d connection%s", n, n == 1 ? "" : "s");
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "kicked", n);
+	return ok_answer(d);
+}
+
+static cJSON *
+cmd_close_room(struct gateway *gw, int argc, char **argv)
+{
+	struct room *r;
+	cJSON *d, *err;
+	unsigned n;
+
+	if (argc != 1)
+		return err_answer("BAD_REQUEST", "usage: close-room NAME");
+	if ((r = room_find(gw, argv[0])) == NULL)
+		return err_answer("NOT_FOUND", "no room %s", argv[0]);
+	n = r->count;
+	err = cJSON_CreateObject();
+	cJSON_AddStringToObject(err, "message", "방이 닫혔습니다.");
+	cJSON_AddStringToObject(err, "code", "NOT_IN_ROOM");
+	/* Last first: room_leave() moves the last member into the hole. */
+	while (r->count > 0) {
+		struct membership *m = r->members[r->count - 1];
+
+		sio_emit(m->client->sock, "error", err, NULL);
+		room_leave(m, IPC_LEAVE_KICKED);	/* may free r at 0 */
+		if (room_find(gw, argv[0]) != r)
+			break;
+	}
+	cJSON_Delete(err);
+	log_info("control: closed room %s (%u members removed)", argv[0], n);
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "removed", n);
+	return ok_answer(d);
+}
+
+static cJSON *
+cmd_restart_room(struct gateway *gw, int argc, char **argv)
+{
+	struct room *r;
+	cJSON *d;
+	pid_t pid;
+
+	if (argc != 1)
+		return err_answer("BAD_REQUEST", "usage: restart-room NAME");
+	if ((r = room_find(gw, argv[0])) == NULL)
+		return err_answer("NOT_FOUND", "no room %s", argv[0]);
+	if ((pid = child_pid(r->child)) <= 0)
+		return err_answer("FAILED", "room %s has no running process",
+		    argv[0]);
+	child_restart(r->child);
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "pid", pid);
+	return ok_answer(d);
+}
+
+static cJSON *
+cmd_log_level(struct gateway *gw, int argc, char **argv)
+{
+	char err[256];
+	cJSON *d;
+
+	if (argc != 1)
+		return err_answer("BAD_REQUEST", "usage: log-level LEVEL");
+	if (config_set(&gw->cfg, CFG_LOG_LEVEL, argv[0], CONFIG_SRC_CLI, err,
+	    sizeof(err)) < 0)
+		return err_answer("BAD_REQUEST", "%s", err);
+	log_set_level(log_level_from_name(argv[0]));
+	log_info("control: log level is now %s", argv[0]);
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "level", argv[0]);
+	return ok_answer(d);
+}
+
+static cJSON *
+cmd_reload(struct gateway *gw, int argc, char **argv)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON *changed = cJSON_AddArrayToObject(d, "changed");
+	cJSON *restart = cJSON_AddArrayToObject(d, "restartNeeded");
+	char err[512];
+
+	if (gateway_reload(gw, changed, restart, err, sizeof(err)) < 0) {
+		cJSON_Delete(d);
+		return err_answer("FAILED", "%s", err);
+	}
+	return ok_answer(d);
+}
+
+static cJSON *
+cmd_drain(struct gateway *gw, int argc, char **argv)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddTrueToObject(d, "draining");
+	cJSON_AddNumberToObject(d, "sessions",
+	    eio_server_count(sio_server_engine(gw->sio)));
+	/* Answer first; the drain closes everything after this callback. */
+	return ok_answer(d);
+}
+
+static cJSON *
+cmd_show_config(struct gateway *gw, int argc, char **argv)
+{
+	static const char *const src[] = {
+		"default", "file", "environment", "command line",
+	};
+	cJSON *d = cJSON_CreateObject(), *list;
+
+	list = cJSON_AddArrayToObject(d, "config");
+	for (int k = 0; k < CFG__COUNT; k++) {
+		cJSON *o = cJSON_CreateObject();
+		const char *v = config_str(&gw->cfg, k);
+
+		cJSON_AddStringToObject(o, "key", config_defs[k].name);
+		/* Passwords in URLs stay here. */
+		if (v != NULL && strstr(v, "://") != NULL &&
+		    strchr(strstr(v, "://"), '@') != NULL)
+			v = "(set; contains credentials)";
+		cJSON_AddStringToObject(o, "value", v ? v : "");
+		cJSON_AddStringToObject(o, "source", src[gw->cfg.v[k].src]);
+		cJSON_AddBoolToObject(o, "reloadable",
+		    config_defs[k].reloadable);
+		cJSON_AddItemToArray(list, o);
+	}
+	return ok_answer(d);
+}
+
+static const struct {
+	const char	*name;
+	cJSON		*(*fn)(struct gateway *, int, char **);
+} commands[] = {
+	{ "status", cmd_status },
+	{ "rooms", cmd_rooms },
+	{ "room", cmd_room },
+	{ "user", cmd_user },
+	{ "kick", cmd_kick },
+	{ "close-room", cmd_close_room },
+	{ "restart-room", cmd_restart_room },
+	{ "log-level", cmd_log_level },
+	{ "reload", cmd_reload },
+	{ "drain", cmd_drain },
+	{ "show-config", cmd_show_config },
+};
+
+#define MAX_ARGS	8
+
+static cJSON *
+execute(struct gateway *gw, const char *line, size_t len, int *drain)
+{
+	cJSON *req = cJSON_ParseWithLength(line, len), *answer;
+	const cJSON *ver, *cmd, *args, *a;
+	char *argv[MAX_ARGS];
+	int argc = 0;
+
+	if (req == NULL)
+		return err_answer("BAD_REQUEST", "the request is not JSON");
+	ver = cJSON_GetObjectItemCaseSensitive(req, "version");
+	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
+	args = cJSON_GetObjectItemCaseSensitive(req, "args");
+	if (!cJSON_IsNumber(ver) || ver->valueint != CONTROL_VERSION) {
+		cJSON_Delete(req);
+		return err_answer("BAD_VERSION", "this gateway speaks control "
+		    "protocol version %d", CONTROL_VERSION);
+	}
+	if (!cJSON_IsString(cmd) || (args != NULL && !cJSON_IsArray(args))) {
+		cJSON_Delete(req);
+		return err_answer("BAD_REQUEST", "command and args expected");
+	}
+	cJSON_ArrayForEach(a, args) {
+		if (!cJSON_IsString(a) || argc == MAX_ARGS) {
+			cJSON_Delete(req);
+			return err_answer("BAD_REQUEST", "bad arguments");
+		}
+		argv[argc++] = a->valuestring;
+	}
+	answer = NULL;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, cmd->valuestring) == 0) {
+			log_debug("control: %s", cmd->valuestring);
+			answer = commands[i].fn(gw, argc, argv);
+			*drain = commands[i].fn == cmd_drain;
+			break;
+		}
+	if (answer == NULL)
+		answer = err_answer("UNKNOWN_COMMAND", "unknown command %s",
+		    cmd->valuestring);
+	cJSON_Delete(req);
+	return answer;
+}
+
+/* ---------------------------------------------------------------- I/O */
+
+static void
+conn_free(struct ctl_conn *cc)
+{
+	struct ctl_conn **pp;
+
+	for (pp = &cc->ctl->conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == cc) {
+			*pp = cc->next;
+			break;
+		}
+	ev_io_stop(cc->ctl->gw->loop, &cc->io);
+	close(cc->fd);
+	buf_free(&cc->in);
+	buf_free(&cc->out);
+	free(cc);
+}
+
+static void
+conn_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_conn *cc = w->data;
+	struct gateway *gw = cc->ctl->gw;
+	uint8_t *nl;
+	ssize_t n;
+	int drain = 0;
+
+	if (cc->out.len > 0 || (revents & EV_WRITE)) {
+		n = write(cc->fd, cc->out.data + cc->off, cc->out.len - cc->off);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			conn_free(cc);
+			return;
+		}
+		if (n > 0)
+			cc->off += (size_t)n;
+		if (cc->off == cc->out.len)
+			conn_free(cc);
+		return;
+	}
+	buf_reserve(&cc->in, 1024);
+	n = read(cc->fd, cc->in.data + cc->in.len, 1024);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		conn_free(cc);
+		return;
+	}
+	cc->in.len += (size_t)n;
+	if ((nl = memchr(cc->in.data, '\n', cc->in.len)) == NULL) {
+		if (cc->in.len > CONTROL_REQUEST_MAX)
+			conn_free(cc);
+		return;
+	}
+	cJSON *answer = execute(gw, (char *)cc->in.data,
+	    (size_t)(nl - cc->in.data), &drain);
+	char *text = cJSON_PrintUnformatted(answer);
+
+	cJSON_Delete(answer);
+	buf_append_str(&cc->out, text);
+	buf_append_byte(&cc->out, '\n');
+	cJSON_free(text);
+	ev_io_stop(loop, &cc->io);
+	ev_io_set(&cc->io, cc->fd, EV_WRITE);
+	ev_io_start(loop, &cc->io);
+	if (drain)
+		gateway_drain(gw, "coupctl drain");
+}
+
+/* Root, our own user, or a member of the socket's group. */
+static int
+peer_allowed(struct control *ctl, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct passwd *pw;
+	gid_t groups[64];
+	int ng = 64;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return 0;
+	if (cr.uid == 0 || cr.uid == geteuid() || cr.gid == ctl->group)
+		return 1;
+	if ((pw = getpwuid(cr.uid)) == NULL ||
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) < 0)
+		return 0;
+	for (int i = 0; i < ng; i++)
+		if (groups[i] == ctl->group)
+			return 1;
+	return 0;
+}
+
+static void
+accept_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control *ctl = w->data;
+	struct ctl_conn *cc;
+	int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (!peer_allowed(ctl, fd)) {
+		static const char no[] = "{\"ok\":false,\"error\":\"permission "
+		    "denied\",\"code\":\"FORBIDDEN\"}\n";
+
+		log_warnx("control: refused a client without permission");
+		if (write(fd, no, sizeof(no) - 1) < 0)
+			log_debug("control: write: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if ((cc = calloc(1, sizeof(*cc))) == NULL)
+		fatal("calloc");
+	cc->ctl = ctl;
+	cc->fd = fd;
+	ev_io_init(&cc->io, conn_io, fd, EV_READ);
+	cc->io.data = cc;
+	ev_io_start(loop, &cc->io);
+	cc->next = ctl->conns;
+	ctl->conns = cc;
+}
+
+int
+control_start(struct gateway *gw)
+{
+	const char *conf = config_str(&gw->cfg, CFG_CONTROL_SOCKET);
+	const char *group = config_str(&gw->cfg, CFG_CONTROL_GROUP);
+	const char *user = config_str(&gw->cfg, CFG_RUN_USER);
+	struct sockaddr_un sun;
+	struct control *ctl;
+	struct passwd *pw;
+	struct group *gr;
+	uid_t owner = (uid_t)-1;
+	char path[sizeof(sun.sun_path)];
+
+	if (strcmp(conf, "off") == 0)
+		return 0;
+	if (*conf != '\0')
+		snprintf(path, sizeof(path), "%s", conf);
+	else if ((size_t)snprintf(path, sizeof(path), "%s/coup-gateway.sock",
+	    config_str(&gw->cfg, CFG_RUN_DIR)) >= sizeof(path)) {
+		log_warnx("control socket: RUN_DIR is too long for a socket");
+		return -1;
+	}
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
+	    (ctl->path = strdup(path)) == NULL)
+		fatal("calloc");
+	ctl->gw = gw;
+	ctl->group = getegid();
+	if (*group != '\0') {
+		if ((gr = getgrnam(group)) == NULL)
+			log_warnx("control socket: no group %s (CONTROL_GROUP)",
+			    group);
+		else
+			ctl->group = gr->gr_gid;
+	}
+	if (*user != '\0' && (pw = getpwnam(user)) != NULL) {
+		owner = pw->pw_uid;
+		if (*group == '\0')
+			ctl->group = pw->pw_gid;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	/* A socket left by a gateway that did not exit cleanly. */
+	unlink(path);
+	if ((ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0660) < 0 ||
+	    chown(path, owner, ctl->group) < 0 ||
+	    listen(ctl->fd, 16) < 0) {
+		log_warn("control socket %s", path);
+		if (ctl->fd >= 0)
+			close(ctl->fd);
+		free(ctl->path);
+		free(ctl);
+		return -1;
+	}
+	ev_io_init(&ctl->io, accept_io, ctl->fd, EV_READ);
+	ctl->io.data = ctl;
+	ev_io_start(gw->loop, &ctl->io);
+	gw->control = ctl;
+	log_info("control socket %s", path);
+	return 0;
+}
+
+void
+control_stop(struct gateway *gw)
+{
+	struct control *ctl = gw->control;
+
+	if (ctl == NULL)
+		return;
+	while (ctl->conns != NULL)
+		conn_free(ctl->conns);
+	ev_io_stop(gw->loop, &ctl->io);
+	close(ctl->fd);
+	unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+	gw->control = NULL;
+}

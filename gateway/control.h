@@ -1,0 +1,48 @@
+/*
+ * control.h - the gateway's control socket, for coupctl(8).
+ *
+ * A Unix-domain stream socket (CONTROL_SOCKET, default
+ * RUN_DIR/coup-gateway.sock), mode 0660, group CONTROL_GROUP.  A client
+ * whose peer credentials (SO_PEERCRED) are neither root, nor the
+ * gateway's user, nor a member of the socket's group is refused.
+ *
+ * The protocol, version CONTROL_VERSION: the client sends one request,
+ * one line of JSON, and reads one answer, one line of JSON; then the
+ * gateway closes the connection.
+ *
+ *   request:  {"version":1,"command":"<name>","args":["..."]}
+ *   answer:   {"ok":true,"data":<command's result>}
+ *          or {"ok":false,"error":"<message>","code":"<CODE>"}
+ *
+ * codes: BAD_VERSION, BAD_REQUEST, UNKNOWN_COMMAND, NOT_FOUND, FAILED.
+ * Commands and their data:
+ *   status          {version, pid, uptime, mode, draining, connections,
+ *                    sessions, rooms, roomProcesses, memory:{gateway,rooms}}
+ *   rooms           [{name, members, pid, rss, restarts}]
+ *   room NAME       {name, pid, members:[{socketId, userId, name,
+ *                    transport, isMuted, isVideoOff, isSharingScreen,
+ *                    joinedAt}]}
+ *   user ID         {userId, connections:[{socketId, transport, peer,
+ *                    rooms:[names]}]}
+ *   kick SOCKET     {kicked: n}        (args: ["SOCKET"] or ["--user","ID"])
+ *   close-room NAME {removed: n}
+ *   restart-room NAME {pid: old}       (members stay)
+ *   log-level LEVEL {level}
+ *   reload          {changed:[keys], restartNeeded:[keys]}
+ *   drain           {draining: true, sessions: n}
+ *   show-config     {config:[{key, value, source, reloadable}]}
+ */
+#ifndef COUP_CONTROL_H
+#define COUP_CONTROL_H
+
+#define CONTROL_VERSION		1
+/* Longest request line accepted. */
+#define CONTROL_REQUEST_MAX	4096
+
+struct gateway;
+
+/* Listen on the control socket (none when CONTROL_SOCKET is "off"). */
+int	control_start(struct gateway *);
+void	control_stop(struct gateway *);
+
+#endif
