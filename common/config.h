@@ -28,61 +28,84 @@ enum config_type {
  */
 #define COUP_CONFIG_KEYS(X)						\
 	X(PORT, CONFIG_INT, "4000", 1, 65535, NULL, 0,			\
-	    "TCP port for HTTP, long-polling and WebSocket.")		\
+	    "TCP port for HTTP: long-polling, WebSocket, /health and "	\
+	    "/metrics.")						\
 	X(HOST, CONFIG_STRING, "", 0, 255, NULL, 0,			\
-	    "Listening address; empty means all interfaces.")		\
+	    "Address (or interface) to listen on; empty means all of "	\
+	    "them.")							\
 	X(NODE_ENV, CONFIG_ENUM, "development", 0, 0,			\
 	    "development|production", 0,				\
-	    "development lets users in when the CoUp API is unreachable.") \
+	    "In development, users get in with a warning when the CoUp " \
+	    "API cannot be reached; production refuses them.")		\
 	X(NEXTJS_URL, CONFIG_URL, "http://localhost:3000", 0, 0, NULL, 1,	\
-	    "Base URL of the CoUp Next.js API.")			\
+	    "Base URL of the CoUp Next.js app, whose API decides who "	\
+	    "may connect and who is a member of a study.")		\
 	X(REDIS_URL, CONFIG_URL, NULL, 0, 0, NULL, 0,			\
 	    "Redis for multi-server mode; unset means a single server.") \
 	X(ALLOWED_ORIGINS, CONFIG_STRING, "http://localhost:3000", 0, 4096, \
 	    NULL, 1,							\
-	    "Comma-separated CORS origins; * allows any origin.")	\
+	    "Comma-separated origins allowed by CORS and for WebSocket " \
+	    "upgrades; * allows any origin.")				\
 	X(LOG_LEVEL, CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error", 1, \
-	    "Least severe level that is logged.")			\
+	    "Least severe level of the messages that are logged.")	\
 	X(PING_INTERVAL_MS, CONFIG_INT, "25000", 50, 3600000, NULL, 0,	\
-	    "Engine.IO heartbeat interval (ms).")			\
+	    "Engine.IO heartbeat: how often each client is pinged (ms).") \
 	X(PING_TIMEOUT_MS, CONFIG_INT, "60000", 50, 3600000, NULL, 0,	\
-	    "Time a client has to answer a ping (ms).")			\
+	    "Time a client has to answer a ping before its session is "	\
+	    "closed (ms).")						\
 	X(MAX_PAYLOAD, CONFIG_INT, "1000000", 1024, 104857600, NULL, 0,	\
-	    "Largest Engine.IO packet or polling payload (bytes).")	\
+	    "Largest Engine.IO packet or long-polling request body, as " \
+	    "Socket.IO's maxHttpBufferSize (bytes).")			\
 	X(CONNECT_TIMEOUT_MS, CONFIG_INT, "45000", 100, 3600000, NULL, 0,	\
-	    "Time a new session has to send its Socket.IO CONNECT (ms).") \
+	    "Time a new session has to send its Socket.IO CONNECT "	\
+	    "before it is closed (ms).")				\
 	X(SEND_QUEUE_MAX, CONFIG_INT, "4194304", 65536, 1073741824, NULL, 0, \
-	    "Bytes queued for one client before it is dropped as too slow.") \
+	    "Bytes queued for one client before it is dropped as too "	\
+	    "slow.")							\
 	X(MAX_CONNECTIONS, CONFIG_INT, "100000", 1, 10000000, NULL, 0,	\
 	    "Engine.IO sessions accepted at once; more get HTTP 503.")	\
 	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 1,	\
-	    "Time a CoUp API call (verify, check-member) may take (ms).") \
+	    "Time a CoUp API call (verify, check-member) may take "	\
+	    "before it counts as failed (ms).")				\
 	X(AUTH_CACHE_TTL, CONFIG_INT, "0", 0, 86400, NULL, 1,		\
-	    "Seconds a verified user is cached; 0 = no cache.")	\
+	    "Seconds a verified user is remembered, sparing the API a "	\
+	    "call on reconnect; 0 turns the cache off.")		\
 	X(MEMBER_CACHE_TTL, CONFIG_INT, "60", 0, 86400, NULL, 1,	\
-	    "Seconds a membership answer is cached; 0 = no cache.")	\
+	    "Seconds a membership answer is remembered; 0 turns the "	\
+	    "cache off.")						\
 	X(VIDEO_ROOM_MAX, CONFIG_INT, "16", 1, 1000, NULL, 1,		\
-	    "Members a video room holds; more get ROOM_FULL.")		\
+	    "Members a video room holds; a join beyond that gets "	\
+	    "ROOM_FULL.")						\
 	X(CHAT_MAX_LENGTH, CONFIG_INT, "4000", 1, 1000000, NULL, 1,	\
-	    "Longest chat message in characters; longer is BAD_REQUEST.") \
+	    "Longest chat message in characters; a longer one gets "	\
+	    "BAD_REQUEST.")						\
 	X(RATE_LIMIT_EVENTS, CONFIG_INT, "100", 1, 1000000, NULL, 1,	\
-	    "Events per second per connection (bursts of three times).") \
+	    "Events a connection may send per second, in bursts of up "	\
+	    "to three times that; more get RATE_LIMITED.")		\
 	X(ROOM_IDLE_TIMEOUT, CONFIG_INT, "30", 0, 86400, NULL, 1,	\
-	    "Seconds an empty room's process lives before it exits.")	\
+	    "Seconds an empty room's process lives on before it exits.") \
 	X(ROOMD_PATH, CONFIG_STRING, "", 0, 4096, NULL, 0,		\
-	    "coup-roomd binary; empty = next to coup-gateway, else libexec.") \
+	    "Path of the coup-roomd binary; empty means the one next to " \
+	    "coup-gateway, else the one in libexec.")			\
 	X(RUN_DIR, CONFIG_STRING, "/run/coup-signaling", 1, 1024, NULL, 0,	\
-	    "Directory of the control socket and the pid file.")	\
+	    "Directory of the control socket and the pid file, created " \
+	    "at start-up.")						\
 	X(CONTROL_SOCKET, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
-	    "Control socket for coupctl; empty = RUN_DIR/coup-gateway.sock, off = none.") \
+	    "Path of the control socket for coupctl; empty means "	\
+	    "RUN_DIR/coup-gateway.sock, off means none.")		\
 	X(CONTROL_GROUP, CONFIG_STRING, "", 0, 64, NULL, 0,		\
-	    "Group that may use the control socket (mode 0660); empty = ours.") \
+	    "Group of the control socket (mode 0660), whose members may " \
+	    "use coupctl; empty means the gateway's own.")		\
 	X(PID_FILE, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
-	    "Pid file with --daemon; empty = RUN_DIR/coup-gateway.pid.") \
+	    "Pid file, written with --daemon or when set; empty means "	\
+	    "RUN_DIR/coup-gateway.pid.")				\
 	X(RUN_USER, CONFIG_STRING, "", 0, 64, NULL, 0,			\
-	    "User to become after binding the port; empty = stay.")	\
+	    "User to become once the port, RUN_DIR, the control socket " \
+	    "and the pid file are set up; empty means stay.")		\
 	X(DRAIN_TIMEOUT_MS, CONFIG_INT, "10000", 0, 600000, NULL, 1,	\
-	    "On SIGTERM or drain: time clients and rooms get before exit (ms).")
+	    "On SIGTERM, SIGINT or coupctl drain: time sessions and "	\
+	    "room processes get to finish before the gateway exits "	\
+	    "(ms).")
 
 enum config_key {
 #define CONFIG_ENUM_ENTRY(name, ...) CFG_##name,

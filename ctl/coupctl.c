@@ -8,7 +8,9 @@
  * and "key: value" lines for people, or as pretty JSON with --json.
  *
  * Exit status: 0 success, 1 the gateway refused (ok:false), 2 usage
- * error, 3 the gateway could not be reached or gave no usable answer.
+ * error, 3 the gateway could not be reached (not running, permission
+ * denied by the socket's mode or by the gateway's FORBIDDEN) or gave no
+ * usable answer.
  */
 #include <errno.h>
 #include <poll.h>
@@ -454,6 +456,8 @@ cell_text(const cJSON *v)
 
 	if (v == NULL || cJSON_IsNull(v))
 		s = strdup("-");
+	else if (cJSON_IsString(v) && v->valuestring[0] == '\0')
+		s = strdup("-");	/* an empty cell would shift the columns */
 	else if (cJSON_IsString(v))
 		return sanitize(v->valuestring);
 	else if (cJSON_IsBool(v))
@@ -799,7 +803,10 @@ print_user(const cJSON *data)
 	return 0;
 }
 
-/* KEY=VALUE  # source, quoted like config_dump() so it reads back. */
+/*
+ * KEY=VALUE  # source, quoted like config_dump(), so that it reads back as
+ * a file and looks like coup-gateway --check-config.
+ */
 static int
 print_config(const cJSON *data)
 {
@@ -810,7 +817,9 @@ print_config(const cJSON *data)
 	cJSON_ArrayForEach(e, list) {
 		char *key = cell_text(get(e, "key"));
 		const cJSON *vj = get(e, "value");
+		/* Not cell_text(): an empty value is KEY=, not KEY=-. */
 		char *val = vj == NULL || cJSON_IsNull(vj) ? strdup("") :
+		    cJSON_IsString(vj) ? sanitize(vj->valuestring) :
 		    cell_text(vj);
 		char *src = cell_text(get(e, "source"));
 		const char *quote = "";
@@ -827,8 +836,7 @@ print_config(const cJSON *data)
 		    val[0] == '\'' || val[0] == '`'))
 			quote = strchr(val, '"') == NULL ? "\"" :
 			    strchr(val, '\'') == NULL ? "'" : "`";
-		printf("%s=%s%s%s  # %s%s\n", key, quote, val, quote, src,
-		    cJSON_IsTrue(get(e, "reloadable")) ? ", reloadable" : "");
+		printf("%s=%s%s%s  # %s\n", key, quote, val, quote, src);
 		free(key);
 		free(val);
 		free(src);
@@ -919,9 +927,6 @@ check_args(const struct cmd *c, int nargs, char **args)
 			return usage_error("kick: expected SOCKET or --user ID");
 		if (nargs == 1 && strcmp(args[0], "--user") == 0)
 			return usage_error("kick --user: missing user id");
-		if (nargs == 1 && args[0][0] == '-')
-			return usage_error("kick: unknown option \"%s\"",
-			    args[0]);
 	}
 	if (strcmp(c->name, "log-level") == 0 &&
 	    log_level_from_name(args[0]) == -1)
@@ -1042,7 +1047,8 @@ main(int argc, char **argv)
 	char **args;
 	cJSON *root = NULL;
 	const cJSON *ok, *data;
-	int json = 0, i, nargs, fd = -1, off, rc = EXIT_UNREACHABLE;
+	int json = 0, opts_done = 0, i, nargs, fd = -1, off;
+	int rc = EXIT_UNREACHABLE;
 	long long deadline;
 
 	/* config_load_file() warns about foreign .env keys: not our business. */
@@ -1054,6 +1060,7 @@ main(int argc, char **argv)
 
 		if (strcmp(a, "--") == 0) {
 			i++;
+			opts_done = 1;
 			break;
 		}
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -1093,17 +1100,44 @@ main(int argc, char **argv)
 	if ((c = find_cmd(argv[i])) == NULL)
 		return usage_error("unknown command \"%s\"", argv[i]);
 
-	/* The command's words, without a trailing or interleaved --json. */
+	/*
+	 * The command's words.  The global options may follow the command
+	 * too (admins append --json or -s to a recalled line); "--" ends
+	 * them.  Other words, even with a dash (socket ids may start with
+	 * one), are the command's arguments, and kick's --user is its own.
+	 */
 	if ((args = calloc((size_t)argc, sizeof(char *))) == NULL) {
 		errmsg("out of memory");
 		return EXIT_UNREACHABLE;
 	}
 	nargs = 0;
 	for (i++; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else
+		const char *a = argv[i];
+
+		if (opts_done || a[0] != '-' || strcmp(a, "--user") == 0) {
 			args[nargs++] = argv[i];
+		} else if (strcmp(a, "--") == 0) {
+			opts_done = 1;
+		} else if (strcmp(a, "--json") == 0) {
+			json = 1;
+		} else if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
+		    strcmp(a, "--config") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+				rc = usage_error("option %s needs a value", a);
+				goto out;
+			}
+			if (strcmp(a, "--config") == 0)
+				config_file = argv[++i];
+			else
+				sock_opt = argv[++i];
+		} else if (strncmp(a, "--socket=", 9) == 0 && a[9] != '\0') {
+			sock_opt = a + 9;
+		} else if (strncmp(a, "--config=", 9) == 0 && a[9] != '\0') {
+			config_file = a + 9;
+		} else {
+			/* A socket id may start with '-': an argument. */
+			args[nargs++] = argv[i];
+		}
 	}
 	if ((rc = check_args(c, nargs, args)) != 0)
 		goto out;
@@ -1137,10 +1171,24 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (!cJSON_IsTrue(ok)) {
-		const cJSON *e = get(root, "error");
+		const cJSON *e = get(root, "error"), *code = get(root, "code");
 		char *msg = cJSON_IsString(e) ? sanitize(e->valuestring) :
 		    strdup("the gateway refused the command");
 
+		/*
+		 * Refused by the gateway's peer-credential check: the same
+		 * failure as a socket whose mode keeps us out, so the same
+		 * exit status and words.
+		 */
+		if (cJSON_IsString(code) &&
+		    strcmp(code->valuestring, "FORBIDDEN") == 0) {
+			errmsg("cannot reach the gateway: permission denied on "
+			    "%s (%s; run as root, as the gateway's user or as a "
+			    "member of the socket's group)", path,
+			    msg != NULL ? msg : "refused");
+			free(msg);
+			goto out;
+		}
 		errmsg("%s", msg != NULL ? msg : "refused");
 		free(msg);
 		rc = EXIT_REFUSED;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ipc.h"
+#include "hash.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"
@@ -30,11 +31,7 @@ static unsigned nclients;
 static unsigned
 sid_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h & (CLIENT_BUCKETS - 1);
+	return hash_str(s) & (CLIENT_BUCKETS - 1);
 }
 
 struct client *

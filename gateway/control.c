@@ -616,6 +616,18 @@ control_start(struct gateway *gw)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+	    connect(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		/* Another gateway answers there: its socket, not ours. */
+		log_warnx("control socket %s is in use by another gateway; "
+		    "none for this one (set RUN_DIR or CONTROL_SOCKET)", path);
+		close(ctl->fd);
+		free(ctl->path);
+		free(ctl);
+		return -1;
+	}
+	if (ctl->fd >= 0)
+		close(ctl->fd);
 	/* A socket left by a gateway that did not exit cleanly. */
 	unlink(path);
 	if ((ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |

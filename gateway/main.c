@@ -135,12 +135,13 @@ gateway_drain(struct gateway *gw, const char *why)
 	log_info("%s: draining: refusing new clients, closing %u sessions, "
 	    "at most %.1f s", why, eio_server_count(eio), gw->drain_secs);
 	eio_server_refuse_new(eio, 1);
+	/* The rooms empty now: no idle grace for their processes. */
+	config_set(&gw->cfg, CFG_ROOM_IDLE_TIMEOUT, "0", CONFIG_SRC_DEFAULT,
+	    NULL, 0);
 	/* An Engine.IO close: socket.io clients see "transport close" and
 	 * reconnect, to another gateway behind the load balancer. */
 	eio_server_close_all(eio, "server draining");
-	/* Their rooms are empty now: no idle grace while draining. */
-	config_set(&gw->cfg, CFG_ROOM_IDLE_TIMEOUT, "0", CONFIG_SRC_DEFAULT,
-	    NULL, 0);
+	rooms_retire_empty(gw);
 	ev_timer_init(&gw->drain_timer, drain_check, 0.05, 0.05);
 	gw->drain_timer.data = gw;
 	ev_timer_start(gw->loop, &gw->drain_timer);

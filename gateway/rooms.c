@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ipc.h"
+#include "hash.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"
@@ -25,11 +26,7 @@ static unsigned nrooms;
 static unsigned
 name_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h & (ROOM_BUCKETS - 1);
+	return hash_str(s) & (ROOM_BUCKETS - 1);
 }
 
 struct room *
@@ -259,6 +256,20 @@ unsigned
 rooms_count(struct gateway *gw)
 {
 	return nrooms;
+}
+
+void
+rooms_retire_empty(struct gateway *gw)
+{
+	for (unsigned b = 0; b < ROOM_BUCKETS; b++) {
+		struct room *r = buckets[b], *next;
+
+		for (; r != NULL; r = next) {
+			next = r->hnext;
+			if (r->count == 0)
+				room_free(r);
+		}
+	}
 }
 
 void

@@ -113,6 +113,8 @@ int		 room_event(struct room *, struct client *, int event,
 void		 rooms_foreach(struct gateway *,
 		    void (*fn)(struct room *, void *), void *arg);
 unsigned	 rooms_count(struct gateway *);
+/* Let every empty room's process go now (draining). */
+void		 rooms_retire_empty(struct gateway *);
 /* The process died for good: drop every member with ROOM_UNAVAILABLE. */
 void		 room_unavailable(struct room *);
 

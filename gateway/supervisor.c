@@ -249,6 +249,23 @@ rebuild_pending(struct child *c)
 
 /* ---------------------------------------------------------------- sending */
 
+/*
+ * Nothing more goes to this process: what comes for the room waits for
+ * its successor.  Once it is also reaped, its death is handled.
+ */
+static void
+chan_gone(struct child *c)
+{
+	if (c->chan != NULL) {
+		ipc_chan_free(c->chan);
+		c->chan = NULL;
+	}
+	if (c->state == C_READY || c->state == C_STARTING)
+		c->state = C_WAITING;
+	if (c->reaped)
+		child_died(c);
+}
+
 static void
 kill_child(struct child *c, const char *why)
 {
@@ -261,15 +278,7 @@ kill_child(struct child *c, const char *why)
 	 * belong to someone else by now. */
 	if (!c->reaped)
 		kill(c->pid, SIGKILL);
-	/* The reaper restarts it; until then nothing more goes to it. */
-	if (c->chan != NULL) {
-		ipc_chan_free(c->chan);
-		c->chan = NULL;
-	}
-	if (c->state == C_READY || c->state == C_STARTING)
-		c->state = C_WAITING;
-	if (c->reaped)
-		child_died(c);
+	chan_gone(c);
 }
 
 /* Send one message now; keep it until PROCESSED.  -1: child stuck. */
@@ -460,14 +469,8 @@ on_chan_error(struct ipc_chan *chan, const char *why, void *arg)
 		kill_child(c, why);
 		return;
 	}
-	/* EOF: the process is going; the reaper tells us why.  What comes
-	 * for the room meanwhile waits for its successor. */
-	ipc_chan_free(c->chan);
-	c->chan = NULL;
-	if (c->state == C_READY || c->state == C_STARTING)
-		c->state = C_WAITING;
-	if (c->reaped)
-		child_died(c);
+	/* EOF: the process is going; the reaper tells us why. */
+	chan_gone(c);
 }
 
 /* ---------------------------------------------------------------- life */

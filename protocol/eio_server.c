@@ -13,15 +13,16 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <libwebsockets.h>
 
 #include "base64.h"
 #include "eio_packet.h"
 #include "eio_server.h"
+#include "hash.h"
 #include "httpd.h"
 #include "log.h"
+#include "random_id.h"
 
 enum transport { T_POLLING, T_WEBSOCKET };
 enum hb_state { HB_WAIT_PING, HB_WAIT_PONG };
@@ -137,11 +138,7 @@ eio_msg_unref(struct eio_msg *m)
 static unsigned
 sid_hash(const char *sid)
 {
-	unsigned h = 2166136261u;
-
-	for (; *sid; sid++)
-		h = (h ^ (unsigned char)*sid) * 16777619u;
-	return h & (SID_BUCKETS - 1);
+	return hash_str(sid) & (SID_BUCKETS - 1);
 }
 
 static struct eio_session *
@@ -157,19 +154,6 @@ session_find(struct eio_server *s, const char *sid)
 	return NULL;
 }
 
-static void
-make_sid(char out[EIO_SID_LEN + 1])
-{
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint8_t rnd[EIO_SID_LEN];
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		fatal("getrandom");
-	for (int i = 0; i < EIO_SID_LEN; i++)
-		out[i] = alphabet[rnd[i] & 63];
-	out[EIO_SID_LEN] = '\0';
-}
 
 static void	hb_fire(struct ev_loop *, ev_timer *, int);
 
@@ -186,7 +170,7 @@ session_new(struct eio_server *s, enum transport t, const char *peer)
 	se->refs = 1;
 	snprintf(se->peer, sizeof(se->peer), "%s", peer ? peer : "?");
 	do
-		make_sid(se->sid);
+		random_id(se->sid, EIO_SID_LEN);
 	while (session_find(s, se->sid) != NULL);
 	b = sid_hash(se->sid);
 	se->hnext = s->buckets[b];

@@ -12,10 +12,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "eio_packet.h"
 #include "log.h"
+#include "random_id.h"
 #include "sio_packet.h"
 #include "sio_server.h"
 
@@ -232,20 +232,6 @@ sio_emit_with_ack(struct sio_socket *s, const char *name, const cJSON *args,
 
 /* ---------------------------------------------------------------- sockets */
 
-static void
-make_id(char out[SIO_ID_LEN + 1])
-{
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint8_t rnd[SIO_ID_LEN];
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		fatal("getrandom");
-	for (int i = 0; i < SIO_ID_LEN; i++)
-		out[i] = alphabet[rnd[i] & 63];
-	out[SIO_ID_LEN] = '\0';
-}
-
 static struct sio_socket *
 client_socket(struct client *c, const char *nsp)
 {
@@ -391,7 +377,7 @@ on_connect(struct client *c, struct sio_packet *p)
 		fatal("calloc");
 	s->client = c;
 	s->nsp = n;
-	make_id(s->id);
+	random_id(s->id, SIO_ID_LEN);
 	s->cnext = c->sockets;
 	c->sockets = s;
 	if (n->ops.connect != NULL)

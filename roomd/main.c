@@ -262,22 +262,26 @@ on_error(struct ipc_chan *chan, const char *why, void *arg)
 }
 
 /*
- * A room needs no privilege at all: no new files, no children, no other
- * user's rights.  Started by root (a gateway that has not dropped its own
+ * A room needs no privilege at all: no children, no other user's
+ * rights.  Started by root (a gateway that has not dropped its own
  * privileges yet, or a developer's quick start), become nobody.  Nothing
  * here is fatal: a room that cannot drop still serves its room.
  */
 static void
 drop_privileges(void)
 {
-	struct rlimit none = { 0, 0 };
 	struct passwd *pw;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		log_warn("prctl(PR_SET_NO_NEW_PRIVS)");
-	if (setrlimit(RLIMIT_NPROC, &none) < 0 ||
-	    setrlimit(RLIMIT_FSIZE, &none) < 0)
-		log_warn("setrlimit");
+#if !defined(__SANITIZE_ADDRESS__)
+	/* (LeakSanitizer needs a thread of its own at exit.)  No file-size
+	 * limit: stderr may be the gateway's log file. */
+	struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_NPROC, &none) < 0)
+		log_warn("setrlimit(RLIMIT_NPROC)");
+#endif
 	if (geteuid() != 0)
 		return;
 	if ((pw = getpwnam("nobody")) == NULL) {

@@ -1,0 +1,14 @@
+/*
+ * random_id.h - unguessable ids: Engine.IO session ids and Socket.IO
+ * socket ids, from the kernel's random generator, in the URL-safe base64
+ * alphabet (so they travel in query strings as they are).
+ */
+#ifndef COUP_RANDOM_ID_H
+#define COUP_RANDOM_ID_H
+
+#include <stddef.h>
+
+/* Fill out with len random characters and a NUL (out has len + 1). */
+void	random_id(char *out, size_t len);
+
+#endif
