@@ -246,6 +246,11 @@ wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/*
+ * Returns 0, -1 after printing why, or -2 (nothing printed) when the
+ * gateway hung up first: it may have answered before reading, as it does
+ * to a client it refuses, so the caller reads on.
+ */
 static int
 send_all(int fd, const char *data, size_t len, long long deadline,
     const char *path)
@@ -266,6 +271,8 @@ send_all(int fd, const char *data, size_t len, long long deadline,
 		n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
+			return -2;
 		if (n == -1) {
 			errmsg("%s: sending the request: %s", path,
 			    strerror(errno));
@@ -281,12 +288,13 @@ send_all(int fd, const char *data, size_t len, long long deadline,
  * Read the answer line: up to the first newline (the gateway closes the
  * connection after it, and a final line without one is accepted too), at
  * most ANSWER_MAX bytes, before the deadline.  Returns a malloc'd
- * NUL-terminated string without the newline, or NULL after printing why.
+ * NUL-terminated string without the newline, or NULL after printing why
+ * (unless quiet).
  */
 static char *
-read_answer(int fd, long long deadline, const char *path)
+read_answer(int fd, long long deadline, const char *path, int quiet)
 {
-	char *buf = NULL, *nl;
+	char *buf = NULL, *nl, why[256];
 	size_t len = 0, cap = 0;
 
 	for (;;) {
@@ -300,7 +308,7 @@ read_answer(int fd, long long deadline, const char *path)
 			if (ncap > ANSWER_MAX + 4096 + 1)
 				ncap = ANSWER_MAX + 4096 + 1;
 			if ((nb = realloc(buf, ncap)) == NULL) {
-				errmsg("out of memory");
+				snprintf(why, sizeof(why), "out of memory");
 				goto fail;
 			}
 			buf = nb;
@@ -308,26 +316,29 @@ read_answer(int fd, long long deadline, const char *path)
 		}
 		r = wait_fd(fd, POLLIN, deadline);
 		if (r == 0) {
-			errmsg("%s: no answer from the gateway within %d s",
-			    path, EXCHANGE_TIMEOUT_MS / 1000);
+			snprintf(why, sizeof(why), "%s: no answer from the "
+			    "gateway within %d s", path,
+			    EXCHANGE_TIMEOUT_MS / 1000);
 			goto fail;
 		}
 		if (r == -1) {
-			errmsg("%s: poll: %s", path, strerror(errno));
+			snprintf(why, sizeof(why), "%s: poll: %s", path,
+			    strerror(errno));
 			goto fail;
 		}
 		n = recv(fd, buf + len, cap - len - 1, MSG_DONTWAIT);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n == -1) {
-			errmsg("%s: reading the answer: %s", path,
-			    strerror(errno));
+			snprintf(why, sizeof(why), "%s: reading the answer: %s",
+			    path, strerror(errno));
 			goto fail;
 		}
 		if (n == 0) {
 			if (len == 0) {
-				errmsg("%s: the gateway closed the connection "
-				    "without an answer", path);
+				snprintf(why, sizeof(why), "%s: the gateway "
+				    "closed the connection without an answer",
+				    path);
 				goto fail;
 			}
 			buf[len] = '\0';
@@ -341,14 +352,16 @@ read_answer(int fd, long long deadline, const char *path)
 			len = (size_t)(nl - buf);
 		}
 		if (len > ANSWER_MAX) {
-			errmsg("%s: the answer is larger than %d bytes", path,
-			    ANSWER_MAX);
+			snprintf(why, sizeof(why), "%s: the answer is larger "
+			    "than %d bytes", path, ANSWER_MAX);
 			goto fail;
 		}
 		if (nl != NULL)
 			return buf;
 	}
 fail:
+	if (!quiet)
+		errmsg("%s", why);
 	free(buf);
 	return NULL;
 }
@@ -1054,7 +1067,7 @@ main(int argc, char **argv)
 	/* config_load_file() warns about foreign .env keys: not our business. */
 	log_init(progname, LOG_LEVEL_ERROR);
 
-	/* Options come before the command; --json may also come after it. */
+	/* The global options, before the command (and after it: below). */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 
@@ -1120,6 +1133,11 @@ main(int argc, char **argv)
 			opts_done = 1;
 		} else if (strcmp(a, "--json") == 0) {
 			json = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			/* "coupctl kick --help" asks for help, not a kick. */
+			usage(stdout);
+			rc = EXIT_OK;
+			goto out;
 		} else if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
 		    strcmp(a, "--config") == 0) {
 			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
@@ -1158,10 +1176,21 @@ main(int argc, char **argv)
 	deadline = now_ms() + EXCHANGE_TIMEOUT_MS;
 	if ((fd = connect_control(path)) == -1)
 		goto out;
-	if (send_all(fd, request, strlen(request), deadline, path) == -1)
+	switch (send_all(fd, request, strlen(request), deadline, path)) {
+	case -1:
 		goto out;
-	if ((answer = read_answer(fd, deadline, path)) == NULL)
-		goto out;
+	case -2:
+		if ((answer = read_answer(fd, deadline, path, 1)) == NULL) {
+			errmsg("%s: the gateway closed the connection before "
+			    "the request was sent", path);
+			goto out;
+		}
+		break;
+	default:
+		if ((answer = read_answer(fd, deadline, path, 0)) == NULL)
+			goto out;
+		break;
+	}
 
 	root = cJSON_Parse(answer);
 	ok = get(root, "ok");

@@ -16,8 +16,9 @@
  *
  * codes: BAD_VERSION, BAD_REQUEST, UNKNOWN_COMMAND, NOT_FOUND, FAILED.
  * Commands and their data:
- *   status          {version, pid, uptime, mode, draining, connections,
- *                    sessions, rooms, roomProcesses, memory:{gateway,rooms}}
+ *   status          {version, pid, uptime, mode, logLevel, draining,
+ *                    connections, sessions, rooms, roomProcesses,
+ *                    roomRestarts, memory:{gateway,rooms}}
  *   rooms           [{name, members, pid, rss, restarts}]
  *   room NAME       {name, pid, members:[{socketId, userId, name,
  *                    transport, isMuted, isVideoOff, isSharingScreen,

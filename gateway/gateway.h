@@ -45,6 +45,7 @@ struct gateway {
 	struct gateway_stats	 stats;
 	struct control		*control;
 	int			 draining;
+	int			 syslog;	/* daemonized: logs go there */
 	double			 drain_secs;
 	double			 started_drain;
 	ev_timer		 drain_timer;

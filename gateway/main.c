@@ -212,6 +212,7 @@ main(int argc, char **argv)
 	if (cli.daemon) {
 		ready_fd = daemon_detach();
 		log_to_syslog(1);
+		gw.syslog = 1;
 	}
 	raise_nofile();
 

@@ -624,7 +624,9 @@ spawn(struct child *c)
 		if (dup2(sv[1], IPC_CHILD_FD) < 0)
 			_exit(126);
 		closefrom(IPC_CHILD_FD + 1);
-		execl(s->roomd, "coup-roomd", c->name, (char *)NULL);
+		/* Its stderr is ours: /dev/null once we are a daemon. */
+		execl(s->roomd, "coup-roomd", c->name,
+		    s->gw->syslog ? "--syslog" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);

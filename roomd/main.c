@@ -311,13 +311,15 @@ main(int argc, char **argv)
 	int flags;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: coup-roomd ROOM\n(started by "
+		fprintf(stderr, "usage: coup-roomd ROOM [--syslog]\n(started by "
 		    "coup-gateway, with its channel on descriptor %d)\n",
 		    IPC_CHILD_FD);
 		return 2;
 	}
 	snprintf(procname, sizeof(procname), "room %s", argv[1]);
 	log_init(procname, LOG_LEVEL_INFO);
+	if (argc > 2 && strcmp(argv[2], "--syslog") == 0)
+		log_to_syslog(1);	/* a daemon's room: no stderr to speak of */
 	/* Belt and braces: EOF on the channel already tells us. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);

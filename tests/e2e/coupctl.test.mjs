@@ -448,6 +448,24 @@ describe('coupctl client (fake control server)', { skip: SKIP_CLIENT }, () => {
     assert.equal(r.stdout, '');
   });
 
+  it('a gateway that answers and hangs up before reading the request (its refusal): the answer still counts', async () => {
+    const refuser = path.join(dir, 'refuser.sock');
+    const srv = net.createServer((s) => {
+      s.on('error', () => {});
+      s.end('{"ok":false,"error":"permission denied","code":"FORBIDDEN"}\n');
+      s.destroy();
+    });
+    await new Promise((resolve) => srv.listen(refuser, resolve));
+    try {
+      for (let i = 0; i < 20; i++) {
+        const r = await ctlExpect(['-s', refuser, 'status'], 3);
+        assert.match(r.stderr, /permission denied/, describeRun(r));
+      }
+    } finally {
+      await new Promise((resolve) => srv.close(resolve));
+    }
+  });
+
   it('an answer in small pieces, and a last line without a newline, are read whole', async () => {
     const line = JSON.stringify({ ok: true, data: FAKE.rooms });
     next = { chunks: [line.slice(0, 3), line.slice(3, 40), line.slice(40), '\n'] };
@@ -597,6 +615,10 @@ describe('coupctl client (fake control server)', { skip: SKIP_CLIENT }, () => {
       for (const c of ['status', 'rooms', 'room NAME', 'user ID', 'kick SOCKET', 'kick --user ID', 'close-room NAME', 'restart-room NAME', 'log-level', 'reload', 'drain', 'show config']) {
         assert.ok(r.stdout.includes(c), `--help mentions ${c}`);
       }
+    }
+    for (const args of [['kick', '--help'], ['room', '-h']]) {
+      const r = await ctlOk(['-s', sock, ...args]);
+      assert.match(r.stdout, /Usage: coupctl/, `${args.join(' ')} prints the help`);
     }
     for (const a of ['-V', '--version']) {
       const r = await ctlOk([a]);
@@ -1109,6 +1131,35 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
     await a.next('chat:video-message-received', { filter: (m) => m && m.message === 'after the second restart', timeoutMs: 10000 });
   });
 
+  it('restart-room three times in a row (each once the new process is up): an administrator\'s restarts are not crashes, the members stay', { timeout: 30000 }, async () => {
+    const studyId = uniq('s');
+    const roomId = `study-${studyId}-main`;
+    const name = `video:${roomId}`;
+    const [a, b] = [await g.peer('A'), await g.peer('B')];
+    await joinVideo(a, studyId);
+    await joinVideo(b, studyId);
+    const gw = g.server.proc.pid;
+    let pid = (await g.json(['rooms'])).find((r) => r.name === name).pid;
+    for (let i = 1; i <= 3; i++) {
+      const r = await g.ok(['restart-room', name]);
+      assert.equal(r.stdout, `restarted ${name} (old pid ${pid})\n`, `restart ${i}`);
+      const e = await pollUntil(
+        async () => {
+          const x = (await g.json(['rooms'])).find((y) => y.name === name);
+          return { ok: !x || (x.pid > 0 && x.pid !== pid && isRoomProcess(x.pid, gw, name)), value: x };
+        },
+        { attempts: 50, intervalMs: 100, what: `the process of ${name} after restart ${i}` },
+      );
+      assert.ok(e, `after restart ${i}, rooms still lists ${name} (the gateway gave the room up)`);
+      pid = e.pid;
+      a.emit('chat:video-message', { roomId, message: `after restart ${i}` });
+      await b.next('chat:video-message-received', { filter: (m) => m && m.message === `after restart ${i}`, timeoutMs: 5000 });
+    }
+    const room = await g.json(['room', name]);
+    assert.deepEqual(room.members.map((m) => m.socketId).sort(), [a.sid, b.sid].sort(), 'both members stay');
+    for (const p of [a, b]) assert.deepEqual(p.all('error'), [], `${p.label} got no error (ROOM_UNAVAILABLE, NOT_IN_ROOM)`);
+  });
+
   it('unknown room: exit 1 with the gateway\'s error (room, close-room, restart-room)', async () => {
     for (const cmd of ['room', 'close-room', 'restart-room']) {
       const r = await g.expect([cmd, `video:${uniq('nope')}`], 1);
@@ -1125,6 +1176,9 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
     assert.equal(entry?.value, 'debug', `show-config LOG_LEVEL: ${safeJson(entry)}`);
     const h = parseConfigLines((await g.ok(['show', 'config'])).stdout);
     assert.equal(h.get('LOG_LEVEL')?.value, 'debug');
+    // status may report it too (beyond control.h's list).
+    const st = await g.json(['status']);
+    if (Object.hasOwn(st, 'logLevel')) assert.equal(st.logLevel, 'debug', `status.logLevel: ${safeJson(st)}`);
     // The level is in force: a new connection is logged at debug level now.
     const before = g.server.tail.length;
     await g.peer('D');
@@ -1291,6 +1345,10 @@ describe('coupctl drain', { skip: SKIP_GATEWAY }, () => {
           const r = await g.ok(['drain']);
           assert.equal(r.stdout, 'draining: closing 2 sessions, then exiting\n');
         }
+        // While it drains (if it is still there to ask), status says so.
+        const during = await g.ctl(['--json', 'status']);
+        if (during.code === 0) assert.equal(JSON.parse(during.stdout).draining, true, `status while draining\n${describeRun(during)}`);
+        else assert.equal(during.code, 3, describeRun(during));
         for (const p of [a, b]) await p.disconnected(5000);
         const exit = await withTimeout(g.server.exited, 3000 + 3000, 'the gateway to exit after drain');
         const took = Date.now() - t0;

@@ -83,11 +83,21 @@ wait_health() {
 	return 1
 }
 
+# True if process PID exists and is not a zombie (an orphan that init has
+# yet to reap counts as gone).
+alive() {
+	local stat
+	kill -0 "$1" 2>/dev/null || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	[ "${stat:0:1}" != Z ]
+}
+
 # Up to TRIES times, a tenth of a second apart, until process PID is gone.
 wait_gone() {
 	local pid=$1 tries=${2:-100} i
 	for ((i = 0; i < tries; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		alive "$pid" || return 0
 		sleep 0.1
 	done
 	return 1

@@ -8,6 +8,8 @@
  *                              by that list (man/coup-signaling.conf.5.in)
  *   confdoc --conf             the commented example configuration file
  *                              (etc/coup-signaling.conf)
+ *   confdoc --keys             one line per key: its name, then 1 if
+ *                              SIGHUP may change it, else 0
  *
  * tests/tools/check-docs compares the committed files with this output;
  * `tests/tools/check-docs --update` rewrites them.
@@ -367,7 +369,7 @@ conf_file(FILE *fp)
 static void
 usage(FILE *fp)
 {
-	fputs("usage: confdoc --man [TEMPLATE] | --conf\n", fp);
+	fputs("usage: confdoc --man [TEMPLATE] | --conf | --keys\n", fp);
 }
 
 int
@@ -377,6 +379,10 @@ main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "--conf") == 0)
 		conf_file(stdout);
+	else if (argc == 2 && strcmp(argv[1], "--keys") == 0)
+		for (int k = 0; k < CFG__COUNT; k++)
+			printf("%s %d\n", config_defs[k].name,
+			    config_defs[k].reloadable ? 1 : 0);
 	else if (argc == 2 && strcmp(argv[1], "--man") == 0)
 		man_list(stdout);
 	else if (argc == 3 && strcmp(argv[1], "--man") == 0)
