@@ -848,7 +848,7 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
     for (const p of [a, b, c]) await joinStudy(p, studyId);
 
     const s = await g.json(['status']);
-    for (const k of ['version', 'pid', 'uptime', 'mode', 'draining', 'connections', 'sessions', 'rooms', 'roomProcesses', 'memory']) {
+    for (const k of ['version', 'pid', 'uptime', 'mode', 'logLevel', 'draining', 'connections', 'sessions', 'rooms', 'roomProcesses', 'roomRestarts', 'memory']) {
       assert.ok(Object.hasOwn(s, k), `status has "${k}": ${safeJson(s)}`);
     }
     assert.equal(s.pid, g.server.proc.pid, 'pid is the gateway\'s');
@@ -860,7 +860,9 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
     assert.equal(typeof s.uptime, 'number');
     assert.ok(s.uptime >= 0 && s.uptime < 600, `uptime ${s.uptime}`);
     assert.equal(typeof s.version, 'string');
-    assert.equal(typeof s.mode, 'string');
+    assert.equal(s.mode, 'production', 'mode: NODE_ENV');
+    assert.equal(s.logLevel, 'info', 'logLevel: from the --config file');
+    assert.equal(s.roomRestarts, 0, 'no room process restarted yet');
     assert.ok(s.memory.gateway > 0, `memory.gateway ${safeJson(s.memory)}`);
     assert.ok(s.memory.rooms > 0, `memory.rooms ${safeJson(s.memory)}`);
     const m = JSON.parse((await request(`${g.url}/metrics`)).body);
@@ -1176,9 +1178,9 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
     assert.equal(entry?.value, 'debug', `show-config LOG_LEVEL: ${safeJson(entry)}`);
     const h = parseConfigLines((await g.ok(['show', 'config'])).stdout);
     assert.equal(h.get('LOG_LEVEL')?.value, 'debug');
-    // status may report it too (beyond control.h's list).
     const st = await g.json(['status']);
-    if (Object.hasOwn(st, 'logLevel')) assert.equal(st.logLevel, 'debug', `status.logLevel: ${safeJson(st)}`);
+    assert.equal(st.logLevel, 'debug', `status.logLevel: ${safeJson(st)}`);
+    assert.match((await g.ok(['status'])).stdout, /^logLevel:\s+debug$/m);
     // The level is in force: a new connection is logged at debug level now.
     const before = g.server.tail.length;
     await g.peer('D');
