@@ -32,6 +32,7 @@ struct ctl_conn {
 	struct ctl_conn	*next;
 	int		 fd;
 	ev_io		 io;
+	ev_timer	 idle;		/* a client that says nothing goes */
 	struct buf	 in;
 	struct buf	 out;
 	size_t		 off;
@@ -465,6 +466,7 @@ conn_free(struct ctl_conn *cc)
 			break;
 		}
 	ev_io_stop(cc->ctl->gw->loop, &cc->io);
+	ev_timer_stop(cc->ctl->gw->loop, &cc->idle);
 	close(cc->fd);
 	buf_free(&cc->in);
 	buf_free(&cc->out);
@@ -501,13 +503,19 @@ conn_io(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	cc->in.len += (size_t)n;
-	if ((nl = memchr(cc->in.data, '\n', cc->in.len)) == NULL) {
-		if (cc->in.len > CONTROL_REQUEST_MAX)
-			conn_free(cc);
+	nl = memchr(cc->in.data, '\n', cc->in.len);
+	cJSON *answer;
+
+	if ((nl == NULL && cc->in.len > CONTROL_REQUEST_MAX) ||
+	    (nl != NULL && (size_t)(nl - cc->in.data) > CONTROL_REQUEST_MAX))
+		answer = err_answer("BAD_REQUEST", "a request is at most %d "
+		    "bytes", CONTROL_REQUEST_MAX);
+	else if (nl == NULL)
 		return;
-	}
-	cJSON *answer = execute(gw, (char *)cc->in.data,
-	    (size_t)(nl - cc->in.data), &drain);
+	else
+		answer = execute(gw, (char *)cc->in.data,
+		    (size_t)(nl - cc->in.data), &drain);
+	ev_timer_stop(loop, &cc->idle);
 	char *text = cJSON_PrintUnformatted(answer);
 
 	cJSON_Delete(answer);
@@ -519,6 +527,12 @@ conn_io(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_start(loop, &cc->io);
 	if (drain)
 		gateway_drain(gw, "coupctl drain");
+}
+
+static void
+conn_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	conn_free(w->data);
 }
 
 /* Root, our own user, or a member of the socket's group. */
@@ -570,6 +584,9 @@ accept_io(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_init(&cc->io, conn_io, fd, EV_READ);
 	cc->io.data = cc;
 	ev_io_start(loop, &cc->io);
+	ev_timer_init(&cc->idle, conn_idle, CONTROL_IDLE_SECS, 0.);
+	cc->idle.data = cc;
+	ev_timer_start(loop, &cc->idle);
 	cc->next = ctl->conns;
 	ctl->conns = cc;
 }

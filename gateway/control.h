@@ -14,7 +14,10 @@
  *   answer:   {"ok":true,"data":<command's result>}
  *          or {"ok":false,"error":"<message>","code":"<CODE>"}
  *
- * codes: BAD_VERSION, BAD_REQUEST, UNKNOWN_COMMAND, NOT_FOUND, FAILED.
+ * codes: BAD_VERSION, BAD_REQUEST, UNKNOWN_COMMAND, NOT_FOUND, FAILED,
+ * and FORBIDDEN for a peer without permission (then nothing is read).
+ * A client that sends no whole request within CONTROL_IDLE_SECS is
+ * dropped.
  * Commands and their data:
  *   status          {version, pid, uptime, mode, logLevel, draining,
  *                    connections, sessions, rooms, roomProcesses,
@@ -39,6 +42,7 @@
 #define CONTROL_VERSION		1
 /* Longest request line accepted. */
 #define CONTROL_REQUEST_MAX	4096
+#define CONTROL_IDLE_SECS	10.0
 
 struct gateway;
 

@@ -90,6 +90,7 @@ struct child {
 	double			 spawned_at;
 	int			 quick_deaths;
 	unsigned		 restarts;
+	int			 asked_restart;	/* an admin's, not a crash */
 	struct child		*next;
 };
 
@@ -565,7 +566,9 @@ child_died(struct child *c)
 	log_warnx("room %s: its process %d %s after %.1f s; restarting it "
 	    "with its %u members", c->name, (int)pid, why, lived,
 	    c->room->count);
-	if (lived < CHILD_QUICK_DEATH_SECS)
+	if (c->asked_restart)
+		c->asked_restart = 0;	/* not a failure to start */
+	else if (lived < CHILD_QUICK_DEATH_SECS)
 		c->quick_deaths++;
 	else
 		c->quick_deaths = 0;
@@ -718,8 +721,10 @@ child_retire(struct child *c)
 void
 child_restart(struct child *c)
 {
-	if (c->pid > 0)
+	if (c->pid > 0) {
+		c->asked_restart = 1;
 		kill_child(c, "restart asked for");
+	}
 }
 
 pid_t

@@ -1074,17 +1074,23 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
     assert.ok(!entry || entry.members === 0, `rooms: ${name} is gone or empty: ${safeJson(entry)}`);
 
     for (const p of [a, b]) {
-      p.emit('chat:video-message', { roomId, message: 'still here?' });
-      const err = await p.next('error', { what: `"error" NOT_IN_ROOM for ${p.label}'s chat:video-message after close-room` });
-      assert.equal(err?.code, 'NOT_IN_ROOM', `${p.label}: ${safeJson(err)}`);
+      // Told at once (coupctl(8)): an "error" NOT_IN_ROOM.
+      const told = await p.next('error', { what: `the "error" NOT_IN_ROOM that tells ${p.label} the room was closed` });
+      assert.equal(told?.code, 'NOT_IN_ROOM', `${p.label}: ${safeJson(told)}`);
+      // And no longer in it: a message to the room is refused.
+      const ack = await p.ack('chat:video-message', [{ roomId, message: 'still here?' }]);
+      assert.equal(ack?.ok, false, `${p.label}'s chat:video-message after close-room is refused: ${safeJson(ack)}`);
+      assert.equal(ack?.code, 'NOT_IN_ROOM', `${p.label}: ${safeJson(ack)}`);
       await p.roundTrip();
     }
+    for (const p of [a, b]) assert.deepEqual(p.all('chat:video-message-received'), [], `${p.label} received no message of the closed room`);
     // C's room is untouched by that.
     const cr = await g.json(['room', `video:study-${s2}-main`]);
     assert.deepEqual(cr.members.map((m) => m.socketId), [c.sid]);
     assert.deepEqual(await g.json(['close-room', `video:study-${s2}-main`]), { removed: 1 });
-    c.emit('chat:video-message', { roomId: `study-${s2}-main`, message: 'x' });
     assert.equal((await c.next('error'))?.code, 'NOT_IN_ROOM');
+    const ack = await c.ack('chat:video-message', [{ roomId: `study-${s2}-main`, message: 'x' }]);
+    assert.equal(ack?.code, 'NOT_IN_ROOM', safeJson(ack));
   });
 
   it('restart-room NAME: a new process (new pid), the members stay and messages still flow', async () => {
