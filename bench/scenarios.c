@@ -560,13 +560,51 @@ run_connect(int idle)
 	return rc;
 }
 
+/* One fanout run at `rate` messages/s per member; fills the figures of
+ * one step. Returns p99 ns; *ok says whether the step held: the
+ * generator kept the rate, every delivery arrived, no connection was
+ * lost and p99 stayed under 5 ms. *dps gets the deliveries/s carried. */
+static uint64_t
+fanout_step(double rate, int *ok, double *dps)
+{
+	int n = ncl, lost0 = n_lost;
+	uint64_t base = deliveries, got, expected, p99;
+	double secs, span;
+
+	secs = traffic(rate * n, opt.duration, send_video_message,
+	    (uint64_t)opt.members, 5.0);
+	got = deliveries - base;
+	expected = sent * (uint64_t)opt.members;
+	p99 = hist_quantile(&h_lat, 0.99);
+	report_num("rate_per_member", rate, "msg/s");
+	report_num("send_seconds", secs, "s");
+	report_int("messages_sent", (long long)sent, "");
+	report_num("send_rate", sent / secs, "msg/s");
+	report_int("deliveries", (long long)got, "");
+	report_int("deliveries_expected", (long long)expected, "");
+	/* Over the time from the first send to the last delivery (the
+	 * send time at least): what the server actually carried. */
+	span = (double)t_last_delivery / 1e9 - pace_t0;
+	*dps = got / (span > secs ? span : secs);
+	report_num("deliveries_per_s", *dps, "deliveries/s");
+	report_latency("latency_ms", &h_lat);
+	report_num("generator_cpu_percent", gen_cpu_percent, "% of a core");
+	*ok = got >= expected && n_lost == lost0 &&
+	    sent >= (uint64_t)(0.95 * rate * n * secs) && p99 < 5000000;
+	if (got < expected)
+		report_note("%.0f msg/s per member: %llu of %llu deliveries "
+		    "missing after the drain", rate,
+		    (unsigned long long)(expected - got),
+		    (unsigned long long)expected);
+	return p99;
+}
+
 static int
 run_fanout(void)
 {
-	int n = opt.rooms * opt.members, i, rc = 0;
-	double rate = opt.rate_set ? opt.rate : 10.0, secs;
+	int n = opt.rooms * opt.members, i, rc = 0, ok;
+	double rate = opt.rate_set ? opt.rate : 10.0, dps;
 	struct tree_sample s0, s1;
-	uint64_t expected;
 
 	if (setup(n) < 0)
 		return 2;
@@ -582,39 +620,75 @@ run_fanout(void)
 	report_connect();
 	report_int("rooms", opt.rooms, "");
 	report_int("members", opt.members, "");
-	report_num("rate_per_member", rate, "msg/s");
-	sample(&s0);
 	deliveries = 0;
-	secs = traffic(rate * n, opt.duration, send_video_message,
-	    (uint64_t)opt.members, 5.0);
-	sample(&s1);
-	expected = sent * (uint64_t)opt.members;
-	report_num("send_seconds", secs, "s");
-	report_int("messages_sent", (long long)sent, "");
-	report_num("send_rate", sent / secs, "msg/s");
-	report_int("deliveries", (long long)deliveries, "");
-	report_int("deliveries_expected", (long long)expected, "");
-	/* Over the time from the first send to the last delivery (the
-	 * send time at least): what the server actually carried. */
-	{
-		double span = (double)t_last_delivery / 1e9 - pace_t0;
+	if (!opt.find_max) {
+		sample(&s0);
+		(void)fanout_step(rate, &ok, &dps);
+		sample(&s1);
+		if (s0.ok && s1.ok)
+			report_num("server_cpu_percent",
+			    tree_cpu_percent(&s0, &s1), "% of a core");
+		report_rss(&s_before, &s1, n_ready);
+		if (deliveries < sent * (uint64_t)opt.members)
+			rc = 1;
+	} else {
+		/* As relay's: double the per-member rate until a step
+		 * fails, then bisect between the last good and the first
+		 * bad rate; at most 14 steps, and only while the time left
+		 * allows one more. */
+		double good = 0, bad = 0, good_dps = 0, r = rate;
+		double t_start = now_s();
+		int step;
 
-		report_num("deliveries_per_s", deliveries /
-		    (span > secs ? span : secs), "deliveries/s");
+		for (step = 0; step < 14; step++) {
+			double left = opt.max_seconds - (now_s() - t_start) -
+			    15.0;
+
+			if (left < opt.duration + 7.0) {
+				report_note("--find-max stopped early: "
+				    "--max-seconds leaves no time for a "
+				    "step");
+				break;
+			}
+			report_begin_array_item("steps");
+			sample(&s0);
+			(void)fanout_step(r, &ok, &dps);
+			sample(&s1);
+			if (s0.ok && s1.ok)
+				report_num("server_cpu_percent",
+				    tree_cpu_percent(&s0, &s1),
+				    "% of a core");
+			report_str("held", ok ? "yes" : "no");
+			report_end_array_item();
+			if (ok) {
+				good = r;
+				good_dps = dps;
+			} else
+				bad = r;
+			if (n_lost > 0)
+				break;
+			if (bad == 0)
+				r *= 2;
+			else if (good == 0)
+				r /= 2;	/* even the first rate failed */
+			else if (bad - good <= good * 0.1)
+				break;	/* within 10%: good enough */
+			else
+				r = (good + bad) / 2;
+			if (r < 0.1)
+				break;
+			/* Let a failed step's backlog clear before the
+			 * next one measures. */
+			run_for(1.0);
+		}
+		report_num("max_rate_per_member_p99_under_5ms", good,
+		    "msg/s");
+		report_num("max_deliveries_per_s_p99_under_5ms", good_dps,
+		    "deliveries/s");
+		sample(&s1);
+		report_rss(&s_before, &s1, n_ready);
 	}
-	report_latency("latency_ms", &h_lat);
-	report_num("generator_cpu_percent", gen_cpu_percent, "% of a core");
-	if (s0.ok && s1.ok)
-		report_num("server_cpu_percent", tree_cpu_percent(&s0, &s1),
-		    "% of a core");
-	report_rss(&s_before, &s1, n_ready);
 	report_errors();
-	if (deliveries < expected) {
-		report_note("%llu of %llu deliveries missing after the drain",
-		    (unsigned long long)(expected - deliveries),
-		    (unsigned long long)expected);
-		rc = 1;
-	}
 	teardown();
 	return rc;
 }
