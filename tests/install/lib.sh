@@ -55,11 +55,15 @@ done_testing() {
 }
 
 # A TCP port nothing listens on now on 127.0.0.1 (random, so that tests
-# running side by side do not pick the same one).
+# running side by side do not pick the same one), below the kernel's
+# ephemeral range, where the other tests' client connections take their
+# local ports from (a port in use that way cannot be bound either).
 free_port() {
-	local port tries
+	local port tries low
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${low:-0}" -gt 21000 ] 2>/dev/null || low=32768
 	for ((tries = 0; tries < 50; tries++)); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((20000 + RANDOM % (low - 20000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
