@@ -24,6 +24,7 @@ import { safeJson, pollUntil, waitFor, withTimeout } from './lib/wait.mjs';
 import { request } from './lib/eio-polling.mjs';
 import { Clients } from './lib/sio-client.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
+import { uniq, Peer as CoupPeer } from './lib/coup.mjs';
 
 const GATEWAY = binaryFromEnv('COUP_GATEWAY');
 const COUPCTL = binaryFromEnv('COUPCTL');
@@ -630,83 +631,8 @@ describe('coupctl client (fake control server)', { skip: SKIP_CLIENT }, () => {
 // ---------------------------------------------------------------------------
 // end to end, against coup-gateway
 
-let seq = 0;
-const uniq = (p) => `${p}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
-
-/** A connected socket.io-client socket that records every event it gets. */
-class Peer {
-  constructor(socket, user, label) {
-    this.socket = socket;
-    this.user = user;
-    this.userId = user.id;
-    this.label = label;
-    this.id = socket.id; // socket.io-client forgets its id on disconnect
-    this.log = [];
-    this.waiters = new Set();
-    this.disconnects = [];
-    socket.onAny((event, ...args) => {
-      const e = { event, data: args[0], taken: false };
-      this.log.push(e);
-      for (const w of this.waiters) {
-        if (w.match(e)) {
-          e.taken = true;
-          w.done(e);
-          break;
-        }
-      }
-    });
-    socket.on('disconnect', (reason) => this.disconnects.push(reason));
-  }
-
-  get sid() {
-    return this.id;
-  }
-
-  get name() {
-    return `${this.label} (${this.userId}, ${this.sid})`;
-  }
-
-  all(event, filter = null) {
-    return this.log.filter((e) => e.event === event && (!filter || filter(e.data))).map((e) => e.data);
-  }
-
-  next(event, { filter = null, timeoutMs = 5000, what } = {}) {
-    const match = (e) => !e.taken && e.event === event && (!filter || filter(e.data));
-    const found = this.log.find(match);
-    if (found) {
-      found.taken = true;
-      return Promise.resolve(found.data);
-    }
-    return new Promise((resolve, reject) => {
-      const w = {
-        match,
-        done: (e) => {
-          clearTimeout(timer);
-          this.waiters.delete(w);
-          resolve(e.data);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(w);
-        const last = this.log.slice(-10).map((e) => `${e.event} ${safeJson(e.data)}`).join('\n    ');
-        reject(new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what ?? `"${event}"`}\n  last events:\n    ${last || '(none)'}`));
-      }, timeoutMs);
-      this.waiters.add(w);
-    });
-  }
-
-  emit(event, ...args) {
-    this.socket.emit(event, ...args);
-  }
-
-  async ack(event, args = [], timeoutMs = 5000) {
-    try {
-      return await this.socket.timeout(timeoutMs).emitWithAck(event, ...args);
-    } catch (err) {
-      throw new Error(`${this.name}: no ack for "${event}" ${safeJson(args)} within ${timeoutMs} ms (${err.message})`);
-    }
-  }
-
+/** The shared recording peer, plus what these tests ask of a kicked one. */
+class Peer extends CoupPeer {
   /** A round trip: the connection is alive and served. */
   async roundTrip() {
     assert.ok(this.socket.connected, `${this.name} is still connected (disconnects: ${safeJson(this.disconnects)})`);
