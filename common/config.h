@@ -84,6 +84,10 @@ enum config_type {
 	    "to three times that; more get RATE_LIMITED.")		\
 	X(ROOM_IDLE_TIMEOUT, CONFIG_INT, "30", 0, 86400, NULL, 1,	\
 	    "Seconds an empty room's process lives on before it exits.") \
+	X(ROOM_SPARES, CONFIG_INT, "1", 0, 64, NULL, 1,			\
+	    "Room processes started ahead of need, so that a new room's " \
+	    "first join waits for none to start; 0 starts each on "	\
+	    "demand.")							\
 	X(ROOMD_PATH, CONFIG_STRING, "", 0, 4096, NULL, 0,		\
 	    "Path of the coup-roomd binary; empty means the one next to " \
 	    "coup-gateway, else the one in libexec.")			\

@@ -111,9 +111,11 @@ cmd_status(struct gateway *gw, int argc, char **argv)
 	cJSON_AddNumberToObject(d, "rooms", rooms_count(gw));
 	cJSON_AddNumberToObject(d, "roomProcesses", st.processes);
 	cJSON_AddNumberToObject(d, "roomRestarts", (double)st.restarts);
+	cJSON_AddNumberToObject(d, "roomSpares", st.spares);
 	mem = cJSON_AddObjectToObject(d, "memory");
 	cJSON_AddNumberToObject(mem, "gateway", (double)rss);
 	cJSON_AddNumberToObject(mem, "rooms", (double)st.rss_bytes);
+	cJSON_AddNumberToObject(mem, "spares", (double)st.spare_rss_bytes);
 	return ok_answer(d);
 }
 

@@ -93,12 +93,15 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	    eio_server_count(sio_server_engine(gw->sio)));
 	prom(&b, "coup_rooms", "gauge", "Live rooms.", rooms_count(gw));
 	prom(&b, "coup_room_processes", "gauge", "Running coup-roomd "
-	    "processes.", st.processes);
+	    "processes serving a room.", st.processes);
+	prom(&b, "coup_room_spare_processes", "gauge", "coup-roomd processes "
+	    "started ahead of need (ROOM_SPARES).", st.spares);
 	buf_printf(&b, "# HELP coup_memory_rss_bytes Resident memory.\n"
 	    "# TYPE coup_memory_rss_bytes gauge\n"
 	    "coup_memory_rss_bytes{process=\"gateway\"} %lld\n"
-	    "coup_memory_rss_bytes{process=\"rooms\"} %lld\n", rss,
-	    st.rss_bytes);
+	    "coup_memory_rss_bytes{process=\"rooms\"} %lld\n"
+	    "coup_memory_rss_bytes{process=\"spares\"} %lld\n", rss,
+	    st.rss_bytes, st.spare_rss_bytes);
 	prom(&b, "coup_events_total", "counter", "Events received from "
 	    "clients.", (double)gw->stats.events);
 	prom(&b, "coup_events_ignored_total", "counter", "Events with unknown "
@@ -126,6 +129,9 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	    "to the CoUp API.", (double)as->member_calls);
 	prom(&b, "coup_room_process_starts_total", "counter", "Room processes "
 	    "started.", (double)st.started);
+	prom(&b, "coup_room_spares_used_total", "counter", "Rooms that took "
+	    "a spare process instead of starting one.",
+	    (double)st.spares_used);
 	prom(&b, "coup_room_process_restarts_total", "counter", "Room "
 	    "processes restarted after dying.", (double)st.restarts);
 	prom(&b, "coup_room_process_kills_total", "counter", "Room processes "
@@ -173,12 +179,16 @@ metrics(struct httpd_req *req, void *arg)
 	details = cJSON_AddArrayToObject(o, "roomDetails");
 	rooms_foreach(gw, add_room_detail, details);
 	mem = cJSON_AddObjectToObject(o, "memory");
-	cJSON_AddNumberToObject(mem, "rss", (double)(rss + st.rss_bytes));
+	cJSON_AddNumberToObject(mem, "rss", (double)(rss + st.rss_bytes +
+	    st.spare_rss_bytes));
 	g = cJSON_AddObjectToObject(mem, "gateway");
 	cJSON_AddNumberToObject(g, "rss", (double)rss);
 	r = cJSON_AddObjectToObject(mem, "rooms");
 	cJSON_AddNumberToObject(r, "rss", (double)st.rss_bytes);
 	cJSON_AddNumberToObject(r, "processes", st.processes);
+	r = cJSON_AddObjectToObject(mem, "spares");
+	cJSON_AddNumberToObject(r, "rss", (double)st.spare_rss_bytes);
+	cJSON_AddNumberToObject(r, "processes", st.spares);
 	cJSON_AddNumberToObject(o, "uptime", uptime(gw));
 	respond_json(req, o);
 }

@@ -92,6 +92,7 @@ gateway_reload(struct gateway *gw, cJSON *changed, cJSON *restart,
 	config_free(&fresh);
 	log_set_level(log_level_from_name(config_str(&gw->cfg, CFG_LOG_LEVEL)));
 	httpd_set_origins(gw->httpd, config_str(&gw->cfg, CFG_ALLOWED_ORIGINS));
+	supervisor_adjust_spares(gw->rooms);
 	api_opts(&gw->cfg, &ao);
 	coupapi_set_opts(gw->api, &ao);
 	return 0;
@@ -106,7 +107,7 @@ drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 
 	supervisor_stats(gw->rooms, &st);
 	if (eio_server_count(sio_server_engine(gw->sio)) == 0 &&
-	    st.processes == 0) {
+	    st.processes == 0 && st.spares == 0) {
 		log_info("drained");
 		ev_break(loop, EVBREAK_ALL);
 		return;
@@ -114,7 +115,8 @@ drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 	if (ev_now(loop) - gw->started_drain >= gw->drain_secs) {
 		log_warnx("drain: %u sessions and %u room processes left "
 		    "after %.1f s; stopping anyway",
-		    eio_server_count(sio_server_engine(gw->sio)), st.processes,
+		    eio_server_count(sio_server_engine(gw->sio)),
+		    st.processes + st.spares,
 		    gw->drain_secs);
 		ev_break(loop, EVBREAK_ALL);
 	}
@@ -142,6 +144,7 @@ gateway_drain(struct gateway *gw, const char *why)
 	 * reconnect, to another gateway behind the load balancer. */
 	eio_server_close_all(eio, "server draining");
 	rooms_retire_empty(gw);
+	supervisor_adjust_spares(gw->rooms);	/* none while draining */
 	ev_timer_init(&gw->drain_timer, drain_check, 0.05, 0.05);
 	gw->drain_timer.data = gw;
 	ev_timer_start(gw->loop, &gw->drain_timer);

@@ -153,7 +153,12 @@ struct supervisor_stats {
 	double			 start_ms_last;	/* fork to HELLO */
 	double			 start_ms_max;
 	long long		 rss_bytes;	/* of the live processes */
+	unsigned		 spares;	/* started ahead of need */
+	unsigned long long	 spares_used;	/* taken by a room */
+	long long		 spare_rss_bytes;
 };
 void		 supervisor_stats(struct supervisor *, struct supervisor_stats *);
+/* ROOM_SPARES or draining changed: grow or shrink the pool. */
+void		 supervisor_adjust_spares(struct supervisor *);
 
 #endif

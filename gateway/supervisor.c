@@ -11,6 +11,13 @@
  * (as silent replays, so nobody sees them leave and come back), then
  * everything it had not handled, then what arrived meanwhile.
  *
+ * ROOM_SPARES processes are started ahead of need ("coup-roomd --spare"):
+ * a new room, or a room whose process died, takes one that has already
+ * said HELLO, so its first join waits for no fork, exec or dynamic
+ * linking; the pool is topped up a few milliseconds later.  A spare
+ * learns its room from ROOM_OPEN like any process and then shows the
+ * room's name in ps(1).
+ *
  * A process that dies soon after starting, again and again, is throttled
  * (growing delays) and after ROOM_START_ATTEMPTS tries its room is given
  * up: its members get ROOM_UNAVAILABLE, and joins are refused for a
@@ -21,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +56,14 @@
 #define ROOM_START_ATTEMPTS	3
 #define ROOM_COOLDOWN_SECS	10.0
 #define COOLDOWNS		32
+/*
+ * A taken spare is replaced this long after: the room that took it is
+ * still answering its first join, and a new process's exec and dynamic
+ * linking would compete with it for the CPU.
+ */
+#define SPARE_REFILL_DELAY	0.005
+/* A spare's title space: room names are at most 128 + "video:" bytes. */
+#define SPARE_TITLE_SPACE	160
 
 enum child_state {
 	C_STARTING,	/* forked, waiting for HELLO */
@@ -91,6 +107,7 @@ struct child {
 	int			 quick_deaths;
 	unsigned		 restarts;
 	int			 asked_restart;	/* an admin's, not a crash */
+	int			 spare;		/* no room yet */
 	struct child		*next;
 };
 
@@ -103,6 +120,10 @@ struct supervisor {
 	struct gateway		*gw;
 	char			*roomd;		/* binary */
 	struct child		*children;
+	struct child		*spares;	/* starting, ready or retiring */
+	ev_timer		 refill;	/* tops the spares up */
+	int			 spare_fails;	/* quick deaths in a row */
+	double			 spares_paused_until;
 	struct cooldown		 cool[COOLDOWNS];
 	unsigned		 ncool;
 	struct supervisor_stats	 st;
@@ -111,6 +132,9 @@ struct supervisor {
 static void	spawn(struct child *);
 static void	child_free(struct child *);
 static void	child_died(struct child *);
+static void	spare_died(struct child *);
+static struct child *take_spare(struct supervisor *);
+static void	schedule_refill(struct supervisor *, double);
 
 /* ---------------------------------------------------------------- queues */
 
@@ -549,6 +573,10 @@ child_died(struct child *c)
 	pid_t pid = c->pid;
 
 	ev_timer_stop(loop, &c->timer);
+	if (c->spare) {
+		spare_died(c);
+		return;
+	}
 	describe_status(c->status, why, sizeof(why));
 	if (c->chan != NULL) {
 		ipc_chan_free(c->chan);
@@ -600,44 +628,112 @@ on_reaped(struct ev_loop *loop, ev_child *w, int revents)
 		child_died(c);
 }
 
+/*
+ * The process of spare `sp` becomes `c`'s: its channel, its pid (and the
+ * watcher that reaps it), and from now its life counts as c's.
+ */
+static void
+adopt_spare(struct child *c, struct child *sp)
+{
+	struct supervisor *s = c->sup;
+	struct ev_loop *loop = s->gw->loop;
+
+	ev_child_stop(loop, &sp->reaper);
+	ev_timer_stop(loop, &sp->timer);
+	c->pid = sp->pid;
+	c->chan = sp->chan;
+	ipc_chan_set_arg(c->chan, c);
+	c->spawned_at = timestamp_mono();
+	c->state = C_READY;
+	ev_child_set(&c->reaper, c->pid, 0);
+	ev_child_start(loop, &c->reaper);
+	sp->pid = 0;
+	sp->chan = NULL;
+	s->st.spares--;
+	s->st.processes++;
+	s->st.spares_used++;
+	child_free(sp);
+	log_debug("room %s: took spare process %d", c->name, (int)c->pid);
+	flush_pending(c);
+	schedule_refill(s, SPARE_REFILL_DELAY);
+}
+
+/* fork + exec without copying our page tables (posix_spawn's vfork). */
+static pid_t
+spawn_roomd(struct child *c, int fd)
+{
+	struct supervisor *s = c->sup;
+	static char title_space[SPARE_TITLE_SPACE + 1];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char *argv[5];
+	int argc = 0, err;
+	pid_t pid = -1;
+
+	if (title_space[0] == '\0')
+		memset(title_space, ' ', SPARE_TITLE_SPACE);
+	argv[argc++] = "coup-roomd";
+	argv[argc++] = c->spare ? "--spare" : c->name;
+	if (s->gw->syslog)
+		argv[argc++] = "--syslog";
+	if (c->spare)
+		argv[argc++] = title_space;	/* becomes the room's name */
+	argv[argc] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	/* Its own process group: a ^C on the gateway's terminal is for the
+	 * gateway, which then lets its rooms go.  Its stderr is ours:
+	 * /dev/null once we are a daemon. */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	if ((err = posix_spawn_file_actions_adddup2(&fa, fd,
+	    IPC_CHILD_FD)) == 0 &&
+	    (err = posix_spawn_file_actions_addclosefrom_np(&fa,
+	    IPC_CHILD_FD + 1)) == 0)
+		err = posix_spawn(&pid, s->roomd, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return pid;
+}
+
 static void
 spawn(struct child *c)
 {
 	struct supervisor *s = c->sup;
 	struct ev_loop *loop = s->gw->loop;
 	static const struct ipc_callbacks cbs = { on_message, on_chan_error };
+	struct child *sp;
 	int sv[2];
 	pid_t pid;
 
+	if (!c->spare && (sp = take_spare(s)) != NULL) {
+		adopt_spare(c, sp);
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_warn("room %s: socketpair", c->name);
 		goto retry;
 	}
 	c->spawned_at = timestamp_mono();
-	if ((pid = fork()) < 0) {
-		log_warn("room %s: fork", c->name);
+	if ((pid = spawn_roomd(c, sv[1])) < 0) {
+		log_warn("room %s: cannot start %s", c->name, s->roomd);
 		close(sv[0]);
 		close(sv[1]);
 		goto retry;
-	}
-	if (pid == 0) {
-		/* Its own process group: a ^C on the gateway's terminal is
-		 * for the gateway, which then lets its rooms go. */
-		setpgid(0, 0);
-		if (dup2(sv[1], IPC_CHILD_FD) < 0)
-			_exit(126);
-		closefrom(IPC_CHILD_FD + 1);
-		/* Its stderr is ours: /dev/null once we are a daemon. */
-		execl(s->roomd, "coup-roomd", c->name,
-		    s->gw->syslog ? "--syslog" : (char *)NULL, (char *)NULL);
-		_exit(127);
 	}
 	close(sv[1]);
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	c->pid = pid;
 	c->chan = ipc_chan_new(loop, sv[0], CHILD_SENDQ_MAX, &cbs, c);
 	c->state = C_STARTING;
-	s->st.processes++;
+	if (c->spare)
+		s->st.spares++;
+	else
+		s->st.processes++;
 	s->st.started++;
 	ev_child_set(&c->reaper, pid, 0);
 	ev_child_start(loop, &c->reaper);
@@ -646,6 +742,12 @@ spawn(struct child *c)
 	log_debug("room %s: started process %d", c->name, (int)pid);
 	return;
 retry:
+	if (c->spare) {
+		/* No room waits for it: let the pool try again later. */
+		child_free(c);
+		schedule_refill(s, 1.0);
+		return;
+	}
 	/* Out of descriptors or processes: try again shortly. */
 	c->state = C_WAITING;
 	ev_timer_set(&c->timer, 1.0, 0.);
@@ -683,7 +785,8 @@ child_free(struct child *c)
 {
 	struct child **pp;
 
-	for (pp = &c->sup->children; *pp != NULL; pp = &(*pp)->next)
+	for (pp = c->spare ? &c->sup->spares : &c->sup->children; *pp != NULL;
+	    pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
@@ -753,6 +856,130 @@ child_available(const struct child *c)
 	return c != NULL && c->state != C_RETIRING;
 }
 
+/* ---------------------------------------------------------------- spares */
+
+static struct child *
+take_spare(struct supervisor *s)
+{
+	struct child **pp, *c;
+
+	for (pp = &s->spares; (c = *pp) != NULL; pp = &c->next)
+		if (c->state == C_READY && c->chan != NULL && !c->reaped) {
+			*pp = c->next;
+			c->next = NULL;
+			c->spare = 0;	/* out of the pool: child_free's list */
+			return c;
+		}
+	return NULL;
+}
+
+static void
+schedule_refill(struct supervisor *s, double after)
+{
+	struct ev_loop *loop = s->gw->loop;
+
+	if (ev_is_active(&s->refill) &&
+	    ev_timer_remaining(loop, &s->refill) <= after)
+		return;
+	ev_timer_stop(loop, &s->refill);
+	ev_timer_set(&s->refill, after, 0.);
+	ev_timer_start(loop, &s->refill);
+}
+
+static void
+spare_new(struct supervisor *s)
+{
+	struct child *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->name = strdup("(spare)")) == NULL)
+		fatal("calloc");
+	c->sup = s;
+	c->spare = 1;
+	ev_init(&c->timer, on_timer);
+	c->timer.data = c;
+	ev_init(&c->reaper, on_reaped);
+	c->reaper.data = c;
+	c->next = s->spares;
+	s->spares = c;
+	spawn(c);
+}
+
+/* As many spares as ROOM_SPARES says (none while draining). */
+static void
+refill_spares(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *s = w->data;
+	unsigned want = s->gw->draining ? 0 :
+	    (unsigned)config_int(&s->gw->cfg, CFG_ROOM_SPARES);
+	unsigned have = 0;
+	struct child *c, *next;
+
+	if (want > 0 && ev_now(loop) < s->spares_paused_until) {
+		schedule_refill(s, s->spares_paused_until - ev_now(loop));
+		return;
+	}
+	for (c = s->spares; c != NULL; c = next) {
+		next = c->next;
+		if (c->state == C_RETIRING)
+			continue;
+		if (have < want)
+			have++;
+		else
+			child_retire(c);	/* may free it */
+	}
+	while (have++ < want)
+		spare_new(s);
+}
+
+void
+supervisor_adjust_spares(struct supervisor *s)
+{
+	schedule_refill(s, 0);
+}
+
+/*
+ * A spare that dies had nobody in it: no room to restart, but a pool
+ * whose processes die at once (a broken install) must not become a fork
+ * loop, so such deaths pause the pool.
+ */
+static void
+spare_died(struct child *c)
+{
+	struct supervisor *s = c->sup;
+	double lived = timestamp_mono() - c->spawned_at;
+	char why[128];
+
+	describe_status(c->status, why, sizeof(why));
+	s->st.spares--;
+	if (c->state == C_RETIRING) {
+		log_debug("spare room process %d %s", (int)c->pid, why);
+		c->pid = 0;
+		child_free(c);
+		return;
+	}
+	log_warnx("spare room process %d %s after %.1f s", (int)c->pid, why,
+	    lived);
+	c->pid = 0;
+	s->st.deaths++;
+	child_free(c);
+	if (lived >= CHILD_QUICK_DEATH_SECS) {
+		s->spare_fails = 0;
+		schedule_refill(s, 0);
+		return;
+	}
+	if (++s->spare_fails < ROOM_START_ATTEMPTS) {
+		schedule_refill(s, 0.25 * s->spare_fails);
+		return;
+	}
+	log_warnx("spare room processes failed to start %d times in a row; "
+	    "none for %.0f s (rooms start their own meanwhile)",
+	    s->spare_fails, ROOM_COOLDOWN_SECS);
+	s->spare_fails = 0;
+	s->spares_paused_until = ev_now(s->gw->loop) + ROOM_COOLDOWN_SECS;
+	schedule_refill(s, ROOM_COOLDOWN_SECS);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 /* ROOMD_PATH, else next to our own binary (a build tree), else libexec. */
@@ -791,6 +1018,10 @@ supervisor_new(struct gateway *gw)
 		fatal("calloc");
 	s->gw = gw;
 	s->roomd = find_roomd(gw);
+	/* The first spares start once the loop runs (after daemonizing). */
+	ev_init(&s->refill, refill_spares);
+	s->refill.data = s;
+	schedule_refill(s, 0);
 	return s;
 }
 
@@ -801,7 +1032,8 @@ supervisor_free(struct supervisor *s)
 
 	if (s == NULL)
 		return;
-	while ((c = s->children) != NULL) {
+	ev_timer_stop(s->gw->loop, &s->refill);
+	while ((c = s->spares) != NULL || (c = s->children) != NULL) {
 		if (c->pid > 0) {
 			kill(c->pid, SIGTERM);
 			ev_child_stop(s->gw->loop, &c->reaper);
@@ -833,7 +1065,11 @@ supervisor_stats(struct supervisor *s, struct supervisor_stats *out)
 {
 	*out = s->st;
 	out->rss_bytes = 0;
+	out->spare_rss_bytes = 0;
 	for (struct child *c = s->children; c != NULL; c = c->next)
 		if (c->pid > 0)
 			out->rss_bytes += rss_of(c->pid);
+	for (struct child *c = s->spares; c != NULL; c = c->next)
+		if (c->pid > 0)
+			out->spare_rss_bytes += rss_of(c->pid);
 }

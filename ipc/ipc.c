@@ -401,6 +401,12 @@ chan_destroy(struct ipc_chan *c)
 }
 
 void
+ipc_chan_set_arg(struct ipc_chan *c, void *arg)
+{
+	c->arg = arg;
+}
+
+void
 ipc_chan_free(struct ipc_chan *c)
 {
 	if (c == NULL || c->freed)

@@ -167,6 +167,8 @@ struct ipc_callbacks {
 struct ipc_chan	*ipc_chan_new(struct ev_loop *, int fd, size_t sendq_max,
 		    const struct ipc_callbacks *, void *arg);
 void		 ipc_chan_free(struct ipc_chan *);
+/* Whose callbacks' arg it is from now on (a channel changing owner). */
+void		 ipc_chan_set_arg(struct ipc_chan *, void *arg);
 /*
  * Send a message (fragmented if needed).  Returns its seq, or -1 when the
  * queue would exceed sendq_max or the channel has failed; nothing is

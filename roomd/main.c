@@ -31,6 +31,26 @@
 static struct room room;
 /* The last gateway message handled, and the last one we reported. */
 static uint32_t processed, reported;
+/*
+ * A spare (started ahead of need, "--spare") learns its room only from
+ * ROOM_OPEN and then puts the room's name where ps(1) and /proc/PID/cmdline
+ * look: the bytes of its own arguments, which the gateway padded for it.
+ */
+static char *title_at;
+static size_t title_space;
+
+static void
+set_title(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (title_at == NULL || title_space == 0)
+		return;
+	if (n >= title_space)
+		n = title_space - 1;	/* a clipped name beats none */
+	memcpy(title_at, name, n);
+	memset(title_at + n, '\0', title_space - n);
+}
 
 static void
 free_member(struct member *m)
@@ -81,6 +101,14 @@ on_room_open(struct ipc_reader *r)
 	    room.name;
 	room.kind = strncmp(room.name, "video:", 6) == 0 ? ROOM_VIDEO :
 	    ROOM_STUDY;
+	if (title_at != NULL) {
+		char procname[128];
+
+		snprintf(procname, sizeof(procname), "room %s", room.name);
+		log_set_procname(procname);
+		set_title(room.name);
+		title_at = NULL;	/* one room per process */
+	}
 	log_debug("serving %s", room.name);
 }
 
@@ -310,15 +338,39 @@ main(int argc, char **argv)
 	ev_prepare reporter;
 	int flags;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: coup-roomd ROOM [--syslog]\n(started by "
-		    "coup-gateway, with its channel on descriptor %d)\n",
-		    IPC_CHILD_FD);
+	const char *name = NULL;
+	int spare = 0, use_syslog = 0, bad = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--syslog") == 0)
+			use_syslog = 1;
+		else if (strcmp(argv[i], "--spare") == 0)
+			spare = 1;
+		else if (argv[i][0] == '-')
+			bad = 1;		/* --help too */
+		else if (name == NULL)
+			name = argv[i];
+		/* else: a spare's title space (blanks) */
+	}
+	if (spare)
+		name = NULL;		/* the blanks are no room */
+	if (bad || (name == NULL && !spare)) {
+		fprintf(stderr, "usage: coup-roomd ROOM [--syslog]\n"
+		    "       coup-roomd --spare [--syslog] [TITLE-SPACE]\n"
+		    "(started by coup-gateway, with its channel on descriptor "
+		    "%d)\n", IPC_CHILD_FD);
 		return 2;
 	}
-	snprintf(procname, sizeof(procname), "room %s", argv[1]);
+	if (spare) {
+		/* argv[1] .. the end of the last argument: one block. */
+		title_at = argv[1];
+		title_space = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) +
+		    1 - argv[1]);
+	}
+	snprintf(procname, sizeof(procname), "room %s", spare ? "(spare)" :
+	    name);
 	log_init(procname, LOG_LEVEL_INFO);
-	if (argc > 2 && strcmp(argv[2], "--syslog") == 0)
+	if (use_syslog)
 		log_to_syslog(1);	/* a daemon's room: no stderr to speak of */
 	/* Belt and braces: EOF on the channel already tells us. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);

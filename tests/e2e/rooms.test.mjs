@@ -79,6 +79,24 @@ function describeChildren(gwPid) {
     .join('; ');
 }
 
+/** The live spare coup-roomd children of the gateway (no room yet). */
+function spareChildren(gwPid) {
+  return childrenOf(gwPid).filter((pid) => {
+    const argv = cmdline(pid);
+    return argv && argv[1] === '--spare' && procState(pid) !== 'Z';
+  });
+}
+
+async function waitSpares(gwPid, n, { not = [], what } = {}) {
+  return pollUntil(
+    () => {
+      const pids = spareChildren(gwPid).filter((p) => !not.includes(p));
+      return { ok: pids.length === n, value: `${pids.length} spares; children: ${describeChildren(gwPid)}` };
+    },
+    { attempts: 100, intervalMs: 50, what: what ?? `${n} spare coup-roomd children of ${gwPid}` },
+  );
+}
+
 /** The live coup-roomd child of the gateway serving `room` (e.g. "video:x"), or null. */
 function roomChild(gwPid, room) {
   for (const pid of childrenOf(gwPid)) {
@@ -283,6 +301,87 @@ describe('rooms are processes', { skip: SKIP }, () => {
         p.none('presence:user-offline');
         await p.next('presence:user-online', { filter: (e) => e && e.userId === c.userId });
       }
+    });
+  });
+
+  describe('spare processes (ROOM_SPARES)', () => {
+    describe('ROOM_SPARES=2', () => {
+      const g = useGateway(['ROOM_SPARES=2']);
+
+      it('two spares wait; a new room takes one (its name shows in ps) and the pool is topped up', async () => {
+        const gwPid = g.server.proc.pid;
+        await waitSpares(gwPid, 2);
+        const before = spareChildren(gwPid);
+        let m = await metrics(g.url);
+        assert.equal(m.memory.spares.processes, 2, `memory.spares ${safeJson(m.memory)}`);
+        assert.ok(m.memory.spares.rss > 0, `memory.spares.rss ${safeJson(m.memory)}`);
+
+        const studyId = uniq('s');
+        const a = await g.peer('A');
+        await joinVideo(a, studyId);
+        const child = await waitRoomChild(gwPid, `video:study-${studyId}-main`);
+        assert.ok(before.includes(child.pid), `the room runs in one of the spares ${before}: ${child.pid} (${child.argv.join(' ')})`);
+        assert.deepEqual(child.argv.slice(0, 2), ['coup-roomd', `video:study-${studyId}-main`], 'ps shows the room, not --spare');
+        // The other spare is still there, and a new one joins it.
+        await waitSpares(gwPid, 2, { what: 'the pool topped up to 2 again' });
+        const now = spareChildren(gwPid);
+        assert.ok(!now.includes(child.pid));
+        assert.equal(now.filter((p) => !before.includes(p)).length, 1, `one new spare: before ${before}, now ${now}`);
+
+        // The room works as any: a second member sees the first.
+        const b = await g.peer('B');
+        const state = await joinVideo(b, studyId);
+        assert.deepEqual(state.participants.map((p) => p.userId), [a.user.id], `room-state ${safeJson(state)}`);
+        m = await metrics(g.url);
+        assert.equal(m.memory.spares.processes, 2);
+        assert.ok(m.memory.rooms.processes >= 1);
+      });
+
+      it('a room whose process is killed gets a spare at once, with its members', async () => {
+        const gwPid = g.server.proc.pid;
+        const studyId = uniq('s');
+        const roomId = `study-${studyId}-main`;
+        const [a, b] = [await g.peer('A'), await g.peer('B')];
+        await joinVideo(a, studyId);
+        await joinVideo(b, studyId);
+        const victim = await waitRoomChild(gwPid, `video:${roomId}`);
+        await waitSpares(gwPid, 2);
+        const spares = spareChildren(gwPid);
+        process.kill(victim.pid, 'SIGKILL');
+        const next = await waitRoomChild(gwPid, `video:${roomId}`, { notPid: victim.pid, what: `a new process for video:${roomId}` });
+        assert.ok(spares.includes(next.pid), `the replacement ${next.pid} was a spare (${spares})`);
+        a.emit('chat:video-message', { roomId, message: 'after the kill' });
+        const got = await b.next('chat:video-message-received', { filter: (x) => x && x.message === 'after the kill' });
+        assert.equal(got.userId, a.user.id);
+      });
+
+      it('a spare killed with kill -9 is replaced; nobody notices', async () => {
+        const gwPid = g.server.proc.pid;
+        await waitSpares(gwPid, 2);
+        const [victim] = spareChildren(gwPid);
+        process.kill(victim, 'SIGKILL');
+        await waitSpares(gwPid, 2, { not: [victim], what: `two spares other than the killed ${victim}` });
+        const studyId = uniq('s');
+        const a = await g.peer('A');
+        await joinVideo(a, studyId);
+        await waitRoomChild(gwPid, `video:study-${studyId}-main`);
+      });
+    });
+
+    describe('ROOM_SPARES=0', () => {
+      const g = useGateway(['ROOM_SPARES=0']);
+
+      it('no spare waits; each room starts its own process on its first join', async () => {
+        const gwPid = g.server.proc.pid;
+        const studyId = uniq('s');
+        const a = await g.peer('A');
+        await joinVideo(a, studyId);
+        const child = await waitRoomChild(gwPid, `video:study-${studyId}-main`);
+        assert.deepEqual(child.argv, ['coup-roomd', `video:study-${studyId}-main`]);
+        assert.deepEqual(spareChildren(gwPid), [], describeChildren(gwPid));
+        const m = await metrics(g.url);
+        assert.deepEqual(m.memory.spares, { rss: 0, processes: 0 });
+      });
     });
   });
 

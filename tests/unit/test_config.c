@@ -348,7 +348,7 @@ test_string(void)
 	expect_error(CFG_ALLOWED_ORIGINS, "http://a\nhttp://b",
 	    "ALLOWED_ORIGINS: the value contains a control character",
 	    "a newline in a value refused");
-	expect_error(CFG__COUNT, "1", "no configuration key number 27",
+	expect_error(CFG__COUNT, "1", "no configuration key number 28",
 	    "key out of the table refused");
 }
 
@@ -734,6 +734,7 @@ test_dump_usage(void)
 	    "CHAT_MAX_LENGTH=4000  # default\n"
 	    "RATE_LIMIT_EVENTS=100  # default\n"
 	    "ROOM_IDLE_TIMEOUT=30  # default\n"
+	    "ROOM_SPARES=1  # default\n"
 	    "ROOMD_PATH=  # default\n"
 	    "RUN_DIR=/run/coup-signaling  # default\n"
 	    "CONTROL_SOCKET=  # default\n"
