@@ -1178,6 +1178,30 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
     assert.deepEqual(same.changed, [], `nothing changed: ${safeJson(same)}`);
   });
 
+  it('reload: ROOM_SPARES grows and shrinks the pool of spare room processes; status counts them', async () => {
+    const spares = async (n) => pollUntil(
+      async () => {
+        const s = await g.json(['status']);
+        return { ok: s.roomSpares === n && (n === 0) === (s.memory.spares === 0), value: s };
+      },
+      { attempts: 100, intervalMs: 50, what: `coupctl status to count ${n} spare room processes` },
+    );
+    await spares(1); // the default
+    writeFileSync(g.cfg, g.fileText('MAX_CONNECTIONS=100000\nCHAT_MAX_LENGTH=4000\nROOM_SPARES=3\n'));
+    const grown = await g.json(['reload']);
+    assert.deepEqual(grown.changed, ['ROOM_SPARES'], safeJson(grown));
+    await spares(3);
+    writeFileSync(g.cfg, g.fileText('MAX_CONNECTIONS=100000\nCHAT_MAX_LENGTH=4000\nROOM_SPARES=0\n'));
+    await g.json(['reload']);
+    await spares(0);
+    // With no spare, a new room still gets its process.
+    const a = await g.peer('A');
+    await joinStudy(a, uniq('s'));
+    writeFileSync(g.cfg, g.fileText());
+    await g.json(['reload']);
+    await spares(1);
+  });
+
   it('the socket from --config FILE or RUN_DIR in the environment, as the gateway finds it', async () => {
     await ctlOk(['--config', g.cfg, 'status']);
     await ctlOk(['status'], { env: { RUN_DIR: g.dir } });
