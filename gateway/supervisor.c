@@ -464,6 +464,8 @@ on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	}
 	switch (msg->type) {
 	case IPC_HELLO:
+		if (c->state == C_RETIRING)
+			return;		/* told to exit before it greeted us */
 		if (c->state != C_STARTING) {
 			kill_child(c, "HELLO twice");
 			return;

@@ -368,6 +368,17 @@ describe('rooms are processes', { skip: SKIP }, () => {
       });
     });
 
+    it('SIGTERM while spares are still starting: they exit, nothing is killed, the gateway exits 0', async () => {
+      // 32 spares take a while to start (with sanitizers, tens of ms
+      // each): some are still starting when the drain retires them.
+      const server = await startServer(GATEWAY, ['NODE_ENV=development', 'NEXTJS_URL=http://127.0.0.1:9', 'LOG_LEVEL=info', 'ROOM_SPARES=32'], { name: 'coup-gateway' });
+      const starting = childrenOf(server.proc.pid).length;
+      const r = await server.stopAndCheck();
+      assert.equal(r.code ?? 0, 0, server.describeExit());
+      assert.doesNotMatch(server.stderrTail(200), /killing|HELLO twice/, `no spare was killed (${starting} children when stopped)`);
+      assert.match(server.stderrTail(200), /drained/, 'it drained');
+    });
+
     describe('ROOM_SPARES=0', () => {
       const g = useGateway(['ROOM_SPARES=0']);
 
