@@ -332,6 +332,7 @@ cmd_log_level(struct gateway *gw, int argc, char **argv)
 	    sizeof(err)) < 0)
 		return err_answer("BAD_REQUEST", "%s", err);
 	log_set_level(log_level_from_name(argv[0]));
+	supervisor_set_log_level(gw->rooms, log_level_current);
 	log_info("control: log level is now %s", argv[0]);
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "level", argv[0]);

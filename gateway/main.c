@@ -91,6 +91,7 @@ gateway_reload(struct gateway *gw, cJSON *changed, cJSON *restart,
 	}
 	config_free(&fresh);
 	log_set_level(log_level_from_name(config_str(&gw->cfg, CFG_LOG_LEVEL)));
+	supervisor_set_log_level(gw->rooms, log_level_current);
 	httpd_set_origins(gw->httpd, config_str(&gw->cfg, CFG_ALLOWED_ORIGINS));
 	supervisor_adjust_spares(gw->rooms);
 	api_opts(&gw->cfg, &ao);

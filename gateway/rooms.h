@@ -158,6 +158,8 @@ struct supervisor_stats {
 	long long		 spare_rss_bytes;
 };
 void		 supervisor_stats(struct supervisor *, struct supervisor_stats *);
+/* coupctl log-level or a reload: tell every room process. */
+void		 supervisor_set_log_level(struct supervisor *, int level);
 /* ROOM_SPARES or draining changed: grow or shrink the pool. */
 void		 supervisor_adjust_spares(struct supervisor *);
 

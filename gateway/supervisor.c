@@ -318,7 +318,9 @@ send_now(struct child *c, struct qmsg *q)
 	if (seq < 0)
 		return -1;
 	q->seq = (uint32_t)seq;
-	if (q->type == IPC_ROOM_OPEN || q->type == IPC_EXIT)
+	/* Never resent: a successor gets its room and level in ROOM_OPEN. */
+	if (q->type == IPC_ROOM_OPEN || q->type == IPC_EXIT ||
+	    q->type == IPC_LOG_LEVEL)
 		qmsg_free(q, 1);
 	else
 		q_push(&c->unacked, q);
@@ -932,6 +934,23 @@ refill_spares(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	while (have++ < want)
 		spare_new(s);
+}
+
+/*
+ * An admin changed the log level: every room process follows (one being
+ * started or restarted gets it after its ROOM_OPEN; a spare still
+ * starting gets it in its ROOM_OPEN).
+ */
+void
+supervisor_set_log_level(struct supervisor *s, int level)
+{
+	uint8_t b = (uint8_t)level;
+
+	for (struct child *c = s->children; c != NULL; c = c->next)
+		(void)child_send(c, IPC_LOG_LEVEL, &b, 1);
+	for (struct child *c = s->spares; c != NULL; c = c->next)
+		if (c->state == C_READY && c->chan != NULL)
+			(void)ipc_send(c->chan, IPC_LOG_LEVEL, &b, 1);
 }
 
 void

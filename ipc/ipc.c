@@ -685,6 +685,7 @@ static const char *const type_names[IPC_TYPE_MAX] = {
 	[IPC_SEND] = "SEND",
 	[IPC_EXIT] = "EXIT",
 	[IPC_PROCESSED] = "PROCESSED",
+	[IPC_LOG_LEVEL] = "LOG_LEVEL",
 };
 
 /* The event names clients emit, exactly as the Node.js server knew them. */

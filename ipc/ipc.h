@@ -27,7 +27,7 @@
 
 #include "buf.h"
 
-#define IPC_VERSION	1
+#define IPC_VERSION	2
 /* The descriptor a room process finds its end of the socketpair on. */
 #define IPC_CHILD_FD	3
 /* Body bytes per datagram; far below the default SO_SNDBUF (~208 KB). */
@@ -70,6 +70,9 @@ enum ipc_type {
 	IPC_EXIT,
 	/* child -> gateway: u32 seq of the last gateway message processed */
 	IPC_PROCESSED,
+	/* gateway -> child: u8 log level (enum log_level), changed by an
+	 * admin (coupctl log-level, reload) */
+	IPC_LOG_LEVEL,
 	IPC_TYPE_MAX
 };
 

@@ -253,6 +253,7 @@ static void
 on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
 	struct ipc_reader r;
+	int level;
 
 	processed = msg->seq;
 	ipc_reader_init(&r, msg->body, msg->len);
@@ -268,6 +269,13 @@ on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_EVENT:
 		on_event(&r);
+		break;
+	case IPC_LOG_LEVEL:
+		level = ipc_get_u8(&r);
+		if (r.bad || level > LOG_LEVEL_DEBUG)
+			fatalx("malformed LOG_LEVEL");
+		log_set_level(level);
+		log_debug("log level set by the gateway");
 		break;
 	case IPC_EXIT:
 		log_debug("told to exit");

@@ -1102,6 +1102,35 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
     }
   });
 
+  it('log-level LEVEL: room processes already running follow it', async () => {
+    const studyId = uniq('s');
+    const room = `video:study-${studyId}-main`;
+    const a = await g.peer('A');
+    await joinVideo(a, studyId);
+    const mark = g.server.tail.length;
+    await g.ok(['log-level', 'debug']);
+    // The room's process logs at debug level now: its own line about it.
+    const line = await pollUntil(
+      () => {
+        const l = g.server.tail.slice(mark).find((x) => x.includes(`room ${room}[`) && /debug: log level set by the gateway/.test(x));
+        return { ok: l !== undefined, value: g.server.tail.slice(mark).join('\n') };
+      },
+      { attempts: 100, intervalMs: 50, what: `a debug line from the process of ${room}` },
+    );
+    assert.ok(line);
+    await g.ok(['log-level', 'info']);
+    // And back at info, its debug lines stop: leaving the room (which
+    // the room process would log at debug level) says nothing.
+    const quietMark = g.server.tail.length;
+    await g.ok(['close-room', room]);
+    await pollUntil(async () => {
+      const rooms = await g.json(['rooms']);
+      return { ok: !rooms.some((r) => r.name === room), value: rooms };
+    }, { attempts: 100, intervalMs: 50, what: `${room} closed` });
+    const debugLines = g.server.tail.slice(quietMark).filter((x) => x.includes(`room ${room}[`) && x.includes('debug:'));
+    assert.deepEqual(debugLines, [], 'no debug line from the room at info level');
+  });
+
   it('log-level LEVEL: changes the level, which show config reports', async () => {
     const r = await g.ok(['log-level', 'debug']);
     assert.equal(r.stdout, 'log level: debug\n');
