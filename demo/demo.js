@@ -37,6 +37,7 @@
     speaking: false,
     peers: new Map(), // socketId -> peer (see newPeer)
     chat: [], // {userId, name, message, socketId, timestamp}
+    seen: {}, // event name -> how many arrived (for tests)
     audioCtx: null,
   };
   window.demo = state;
@@ -229,6 +230,9 @@
   // ------------------------------------------------------------ signaling
 
   function bindSocket(socket) {
+    socket.onAny((event) => {
+      state.seen[event] = (state.seen[event] || 0) + 1;
+    });
     socket.on('connect', () => {
       state.selfId = socket.id;
       // A new connection (first, or after the gateway came back) is a new
