@@ -80,6 +80,10 @@
       li.append(name, flags);
       ul.append(li);
     }
+    if (state.phase === 'joined' && !$('status').classList.contains('error')) {
+      const n = state.peers.size;
+      setStatus(`In room "${state.room}" with ${n} other${n === 1 ? '' : 's'}.`);
+    }
     $('local-tile').classList.toggle('speaking', state.speaking);
     for (const p of state.peers.values()) {
       p.tile.classList.toggle('speaking', p.speaking);
@@ -255,7 +259,7 @@
     socket.on('video:room-state', ({ participants }) => {
       if (state.phase === 'refused' || state.phase === 'left') return;
       state.phase = 'joined';
-      setStatus(`In room "${state.room}" with ${participants.length} other${participants.length === 1 ? '' : 's'}.`);
+      setStatus(`In room "${state.room}".`);
       for (const m of participants) {
         const p = newPeer(m.socketId, m.userId, m.user, m);
         callPeer(p).catch((e) => console.error('offer', e));

@@ -120,6 +120,36 @@ describe('demo page: a video call in headless Chromium', { skip: SKIP }, () => {
     await Promise.all([a.inCallWith(1, { what: 'after C left' }), b.inCallWith(1, { what: 'after C left' })]);
   });
 
+  it('screen sharing: the others are told, and receive the screen instead of the camera, then the camera again', async () => {
+    const room = uniq('r');
+    const a = await g.open(room, uniq('a'), { label: 'A' });
+    const b = await g.open(room, uniq('b'), { label: 'B' });
+    const [camera] = await b.inCallWith(1);
+    const ida = await a.selfId;
+    await a.page.click('#share');
+    await b.until(
+      'A listed as sharing, and A\'s picture changing size (the screen)',
+      ([id, w, h]) => {
+        const li = document.querySelector(`#participants li[data-socket-id="${id}"]`);
+        const [v] = window.demo.remoteVideos();
+        return li?.dataset.sharing === 'true' && /sharing screen/.test(li.textContent) && v && v.videoWidth > 0 && (v.videoWidth !== w || v.videoHeight !== h);
+      },
+      [ida, camera.videoWidth, camera.videoHeight],
+    );
+    assert.ok((await b.eval(() => window.demo.seen['video:screen-share-started'])) >= 1, 'video:screen-share-started arrived');
+    await b.inCallWith(1, { what: 'while A shares' });
+    await a.page.click('#share');
+    await b.until(
+      'A no longer sharing, and A\'s camera back',
+      ([id, w, h]) => {
+        const li = document.querySelector(`#participants li[data-socket-id="${id}"]`);
+        const [v] = window.demo.remoteVideos();
+        return li?.dataset.sharing === 'false' && v && v.videoWidth === w && v.videoHeight === h;
+      },
+      [ida, camera.videoWidth, camera.videoHeight],
+    );
+  });
+
   it('the call keeps working, media and signaling, after the room\'s coup-roomd is killed with kill -9', async () => {
     const room = uniq('r');
     const roomName = `video:study-${room}-main`;

@@ -38,6 +38,8 @@ const CHROMIUM_ARGS = [
   '--use-fake-device-for-media-stream',
   '--allow-loopback-in-peer-connection',
   '--autoplay-policy=no-user-gesture-required',
+  // getDisplayMedia picks the (fake) screen without asking.
+  '--auto-select-desktop-capture-source=Entire screen',
 ];
 
 let seq = 0;
