@@ -109,7 +109,13 @@ enum config_type {
 	X(DRAIN_TIMEOUT_MS, CONFIG_INT, "10000", 0, 600000, NULL, 1,	\
 	    "On SIGTERM, SIGINT or coupctl drain: time sessions and "	\
 	    "room processes get to finish before the gateway exits "	\
-	    "(ms).")
+	    "(ms).")							\
+	X(DEMO, CONFIG_ENUM, "auto", 0, 0, "auto|on|off", 0,		\
+	    "The demo video call page at /demo: auto serves it in "	\
+	    "development mode only.")					\
+	X(DEMO_DIR, CONFIG_STRING, "", 0, 4096, NULL, 0,		\
+	    "Directory of the demo page's files; empty means demo/ next " \
+	    "to coup-gateway, else the one in the data directory.")
 
 enum config_key {
 #define CONFIG_ENUM_ENTRY(name, ...) CFG_##name,

@@ -68,6 +68,12 @@ void	gateway_drain(struct gateway *, const char *why);
 
 /* endpoints.c: /health, /metrics, /metrics/prometheus. */
 void	endpoints_register(struct gateway *);
+/* demo.c: the demo page at /demo (DEMO, DEMO_DIR).  demo_enabled() is
+ * known before the HTTP server starts: the page's WebSocket comes from
+ * our own origin, which must then be allowed. */
+int	demo_enabled(const struct gateway *);
+void	demo_register(struct gateway *);
+void	demo_free(void);
 /* namespace.c: the CoUp namespace "/". */
 void	namespace_register(struct gateway *);
 

@@ -240,10 +240,12 @@ main(int argc, char **argv)
 	ho.engine_path = "/socket.io/";
 	ho.max_body = eo.max_payload;
 	ho.allowed_origins = config_str(&gw.cfg, CFG_ALLOWED_ORIGINS);
+	ho.allow_same_origin = demo_enabled(&gw);
 	gw.httpd = httpd_new(gw.loop, &ho, sio_server_engine(gw.sio));
 	if (gw.httpd == NULL)
 		fatalx("cannot start the HTTP server");
 	endpoints_register(&gw);
+	demo_register(&gw);
 	namespace_register(&gw);
 
 	/* Root's work first (the run directory, the control socket, the pid
@@ -291,6 +293,7 @@ main(int argc, char **argv)
 		log_warn("unlink %s", gw.pid_file);
 	free(gw.pid_file);
 	httpd_free(gw.httpd);
+	demo_free();
 	sio_server_free(gw.sio);
 	rooms_shutdown(&gw);
 	coupapi_free(gw.api);

@@ -34,6 +34,7 @@
 struct route {
 	struct route	*next;
 	char		*path;
+	int		 prefix;	/* also every "path/..." */
 	httpd_handler	 fn;
 	void		*arg;
 };
@@ -47,6 +48,7 @@ struct httpd {
 	char			**origins;
 	int			 norigins;
 	int			 any_origin;
+	int			 same_origin;	/* allow_same_origin */
 	struct route		*routes;
 };
 
@@ -277,12 +279,34 @@ add_cors(struct httpd *h, struct httpd_req *req, unsigned char **p,
 	return 0;
 }
 
+int
+httpd_add_header(struct httpd_req *req, const char *name, const char *value)
+{
+	if (req->nhdrs >= HTTPD_MAX_HEADERS)
+		return -1;
+	req->hdrs[req->nhdrs][0] = name;
+	req->hdrs[req->nhdrs][1] = value;
+	req->nhdrs++;
+	return 0;
+}
+
+static int
+add_extra_headers(struct httpd_req *req, unsigned char **p,
+    unsigned char *end)
+{
+	for (int i = 0; i < req->nhdrs; i++)
+		if (add_header(req->wsi, req->hdrs[i][0], req->hdrs[i][1], p,
+		    end))
+			return -1;
+	return 0;
+}
+
 /* Write the next slice of an answer; returns -1 to close the connection. */
 static int
 write_answer(struct httpd *h, struct lws *wsi, struct conn *c)
 {
 	struct httpd_req *req = c->req;
-	unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start;
+	unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start;
 	unsigned char *end = hdr + sizeof(hdr) - 1;
 
 	if (req == NULL || !req->answered)
@@ -293,6 +317,7 @@ write_answer(struct httpd *h, struct lws *wsi, struct conn *c)
 		    req->resp.len, &p, end) ||
 		    add_cors(h, req, &p, end) ||
 		    add_header(wsi, "cache-control:", "no-store", &p, end) ||
+		    add_extra_headers(req, &p, end) ||
 		    (req->close_after &&
 		     add_header(wsi, "connection:", "close", &p, end)) ||
 		    lws_finalize_write_http_header(wsi, start, &p, end))
@@ -395,9 +420,14 @@ on_http(struct httpd *h, struct lws *wsi, struct conn *c, const char *path)
 		eio_http_post_begin(h->eio, req);
 		return 0;	/* the body follows */
 	}
-	for (r = h->routes; r != NULL; r = r->next)
-		if (strcmp(r->path, req->path) == 0)
+	for (r = h->routes; r != NULL; r = r->next) {
+		size_t n = strlen(r->path);
+
+		if (strcmp(r->path, req->path) == 0 || (r->prefix &&
+		    strncmp(r->path, req->path, n) == 0 &&
+		    req->path[n] == '/'))
 			break;
+	}
 	if (r == NULL) {
 		answer_simple(req, 404, "Not Found");
 		return 0;
@@ -475,6 +505,29 @@ url_arg(struct lws *wsi, const char *name, char *out, size_t n)
 	snprintf(out, n, "%s", v ? v : "");
 }
 
+/*
+ * Is `origin` this server, as the client reached it ("http://" or
+ * "https://" then exactly the Host header)?  A page we served ourselves
+ * is not a cross-site one, whatever ALLOWED_ORIGINS says.
+ */
+static int
+origin_is_host(struct lws *wsi, const char *origin)
+{
+	char host[256];
+	const char *rest;
+
+	copy_header(wsi, WSI_TOKEN_HOST, host, sizeof(host));
+	if (host[0] == '\0')
+		return 0;
+	if (strncasecmp(origin, "http://", 7) == 0)
+		rest = origin + 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		rest = origin + 8;
+	else
+		return 0;
+	return strcasecmp(rest, host) == 0;
+}
+
 static int
 on_confirm_upgrade(struct httpd *h, struct lws *wsi, const char *proto)
 {
@@ -487,7 +540,8 @@ on_confirm_upgrade(struct httpd *h, struct lws *wsi, const char *proto)
 	if (!path_is_engine(h, path))
 		return refuse_upgrade(wsi, 404);
 	copy_header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin));
-	if (!httpd_origin_allowed(h, origin)) {
+	if (!httpd_origin_allowed(h, origin) &&
+	    !(h->same_origin && origin_is_host(wsi, origin))) {
 		log_info("websocket from Origin %s refused (not in "
 		    "ALLOWED_ORIGINS)", origin);
 		return refuse_upgrade(wsi, 403);
@@ -637,6 +691,7 @@ httpd_new(struct ev_loop *loop, const struct httpd_opts *o,
 		n--;
 	h->engine_len = n;
 	httpd_set_origins(h, o->allowed_origins);
+	h->same_origin = o->allow_same_origin;
 
 	/* lws's NOTICE level is very chatty: errors only unless debugging. */
 	lws_set_log_level(LLL_ERR | (log_level_current >= LOG_LEVEL_DEBUG ?
@@ -668,18 +723,33 @@ httpd_new(struct ev_loop *loop, const struct httpd_opts *o,
 	return h;
 }
 
-void
-httpd_route(struct httpd *h, const char *path, httpd_handler fn, void *arg)
+static void
+add_route(struct httpd *h, const char *path, int prefix, httpd_handler fn,
+    void *arg)
 {
 	struct route *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->path = strdup(path)) == NULL)
 		fatal("calloc");
+	r->prefix = prefix;
 	r->fn = fn;
 	r->arg = arg;
 	r->next = h->routes;
 	h->routes = r;
+}
+
+void
+httpd_route(struct httpd *h, const char *path, httpd_handler fn, void *arg)
+{
+	add_route(h, path, 0, fn, arg);
+}
+
+void
+httpd_route_prefix(struct httpd *h, const char *prefix, httpd_handler fn,
+    void *arg)
+{
+	add_route(h, prefix, 1, fn, arg);
 }
 
 void

@@ -30,6 +30,7 @@ enum httpd_method {
 };
 
 #define HTTPD_MAX_ARGS		8
+#define HTTPD_MAX_HEADERS	6
 
 /* One HTTP transaction, from its headers to the last byte of its answer. */
 struct httpd_req {
@@ -58,6 +59,10 @@ struct httpd_req {
 	size_t			 resp_off;
 	int			 headers_sent;
 	int			 close_after;
+	/* Extra answer headers ("name:", value), strings that outlive the
+	 * request (httpd_add_header). */
+	const char		*hdrs[HTTPD_MAX_HEADERS][2];
+	int			 nhdrs;
 	char			 args_store[1024];
 };
 
@@ -67,6 +72,9 @@ struct httpd_opts {
 	const char	*engine_path;	/* "/socket.io/" */
 	size_t		 max_body;	/* largest POST body on engine_path */
 	const char	*allowed_origins; /* comma list, "*" = any */
+	/* Also allow a WebSocket whose Origin is this server itself (the
+	 * Origin's host:port is the request's Host): for pages we serve. */
+	int		 allow_same_origin;
 };
 
 typedef void (*httpd_handler)(struct httpd_req *, void *arg);
@@ -77,6 +85,9 @@ void		 httpd_free(struct httpd *);
 /* Answer GET path (exact match, query ignored) with handler. */
 void		 httpd_route(struct httpd *, const char *path, httpd_handler,
 		    void *arg);
+/* Answer GET `prefix` and every path below it ("prefix/..."). */
+void		 httpd_route_prefix(struct httpd *, const char *prefix,
+		    httpd_handler, void *arg);
 /* Replace the CORS list (SIGHUP may change it). */
 void		 httpd_set_origins(struct httpd *, const char *comma_list);
 /* Is this Origin allowed?  An empty origin (no header) always is. */
@@ -87,6 +98,10 @@ const char	*httpd_arg(const struct httpd_req *, const char *name);
 /* Queue the whole answer; the req is freed once it has been written. */
 void		 httpd_respond(struct httpd_req *, int status,
 		    const char *content_type, const void *body, size_t len);
+/* One more header for the answer; name ends with ':'.  Both strings must
+ * live until the request is freed (static ones do).  -1 when full. */
+int		 httpd_add_header(struct httpd_req *, const char *name,
+		    const char *value);
 /* Leave the request unanswered for now (see `gone`). */
 void		 httpd_park(struct httpd_req *, void (*gone)(struct httpd_req *,
 		    void *), void *arg);

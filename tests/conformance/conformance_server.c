@@ -228,6 +228,7 @@ main(int argc, char **argv)
 	ho.engine_path = engineio ? "/engine.io/" : "/socket.io/";
 	ho.max_body = eo.max_payload;
 	ho.allowed_origins = config_str(&cfg, CFG_ALLOWED_ORIGINS);
+	ho.allow_same_origin = 0;
 	if ((h = httpd_new(loop, &ho, eio)) == NULL)
 		fatalx("cannot listen");
 

@@ -348,7 +348,7 @@ test_string(void)
 	expect_error(CFG_ALLOWED_ORIGINS, "http://a\nhttp://b",
 	    "ALLOWED_ORIGINS: the value contains a control character",
 	    "a newline in a value refused");
-	expect_error(CFG__COUNT, "1", "no configuration key number 28",
+	expect_error(CFG__COUNT, "1", "no configuration key number 30",
 	    "key out of the table refused");
 }
 
@@ -741,7 +741,9 @@ test_dump_usage(void)
 	    "CONTROL_GROUP=  # default\n"
 	    "PID_FILE=  # default\n"
 	    "RUN_USER=  # default\n"
-	    "DRAIN_TIMEOUT_MS=10000  # default\n",
+	    "DRAIN_TIMEOUT_MS=10000  # default\n"
+	    "DEMO=auto  # default\n"
+	    "DEMO_DIR=  # default\n",
 	    "dump: one line per key, password hidden, odd value quoted");
 
 	/* What dump prints (passwords aside) reads back the same. */
