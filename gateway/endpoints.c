@@ -96,6 +96,8 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	    "processes serving a room.", st.processes);
 	prom(&b, "coup_room_spare_processes", "gauge", "coup-roomd processes "
 	    "started ahead of need (ROOM_SPARES).", st.spares);
+	prom(&b, "coup_room_spare_processes_ready", "gauge", "Spare coup-roomd "
+	    "processes ready to take a room.", st.spares_ready);
 	buf_printf(&b, "# HELP coup_memory_rss_bytes Resident memory.\n"
 	    "# TYPE coup_memory_rss_bytes gauge\n"
 	    "coup_memory_rss_bytes{process=\"gateway\"} %lld\n"
@@ -189,6 +191,7 @@ metrics(struct httpd_req *req, void *arg)
 	r = cJSON_AddObjectToObject(mem, "spares");
 	cJSON_AddNumberToObject(r, "rss", (double)st.spare_rss_bytes);
 	cJSON_AddNumberToObject(r, "processes", st.spares);
+	cJSON_AddNumberToObject(r, "ready", st.spares_ready);
 	cJSON_AddNumberToObject(o, "uptime", uptime(gw));
 	respond_json(req, o);
 }

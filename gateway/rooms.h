@@ -154,6 +154,7 @@ struct supervisor_stats {
 	double			 start_ms_max;
 	long long		 rss_bytes;	/* of the live processes */
 	unsigned		 spares;	/* started ahead of need */
+	unsigned		 spares_ready;	/* of which said HELLO */
 	unsigned long long	 spares_used;	/* taken by a room */
 	long long		 spare_rss_bytes;
 };

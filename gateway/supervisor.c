@@ -1090,7 +1090,11 @@ supervisor_stats(struct supervisor *s, struct supervisor_stats *out)
 	for (struct child *c = s->children; c != NULL; c = c->next)
 		if (c->pid > 0)
 			out->rss_bytes += rss_of(c->pid);
-	for (struct child *c = s->spares; c != NULL; c = c->next)
+	out->spares_ready = 0;
+	for (struct child *c = s->spares; c != NULL; c = c->next) {
 		if (c->pid > 0)
 			out->spare_rss_bytes += rss_of(c->pid);
+		if (c->state == C_READY)
+			out->spares_ready++;
+	}
 }

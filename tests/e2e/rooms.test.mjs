@@ -87,13 +87,15 @@ function spareChildren(gwPid) {
   });
 }
 
-async function waitSpares(gwPid, n, { not = [], what } = {}) {
+/** Wait for n spare children (other than `not`), all ready (/metrics). */
+async function waitSpares(url, gwPid, n, { not = [], what } = {}) {
   return pollUntil(
-    () => {
+    async () => {
       const pids = spareChildren(gwPid).filter((p) => !not.includes(p));
-      return { ok: pids.length === n, value: `${pids.length} spares; children: ${describeChildren(gwPid)}` };
+      const m = await metrics(url);
+      return { ok: pids.length === n && m.memory.spares.ready === n, value: `${pids.length} spares, /metrics ${safeJson(m.memory.spares)}; children: ${describeChildren(gwPid)}` };
     },
-    { attempts: 100, intervalMs: 50, what: what ?? `${n} spare coup-roomd children of ${gwPid}` },
+    { attempts: 200, intervalMs: 50, what: what ?? `${n} ready spare coup-roomd children of ${gwPid}` },
   );
 }
 
@@ -310,7 +312,7 @@ describe('rooms are processes', { skip: SKIP }, () => {
 
       it('two spares wait; a new room takes one (its name shows in ps) and the pool is topped up', async () => {
         const gwPid = g.server.proc.pid;
-        await waitSpares(gwPid, 2);
+        await waitSpares(g.url, gwPid, 2);
         const before = spareChildren(gwPid);
         let m = await metrics(g.url);
         assert.equal(m.memory.spares.processes, 2, `memory.spares ${safeJson(m.memory)}`);
@@ -323,7 +325,7 @@ describe('rooms are processes', { skip: SKIP }, () => {
         assert.ok(before.includes(child.pid), `the room runs in one of the spares ${before}: ${child.pid} (${child.argv.join(' ')})`);
         assert.deepEqual(child.argv.slice(0, 2), ['coup-roomd', `video:study-${studyId}-main`], 'ps shows the room, not --spare');
         // The other spare is still there, and a new one joins it.
-        await waitSpares(gwPid, 2, { what: 'the pool topped up to 2 again' });
+        await waitSpares(g.url, gwPid, 2, { what: 'the pool topped up to 2 again' });
         const now = spareChildren(gwPid);
         assert.ok(!now.includes(child.pid));
         assert.equal(now.filter((p) => !before.includes(p)).length, 1, `one new spare: before ${before}, now ${now}`);
@@ -345,7 +347,7 @@ describe('rooms are processes', { skip: SKIP }, () => {
         await joinVideo(a, studyId);
         await joinVideo(b, studyId);
         const victim = await waitRoomChild(gwPid, `video:${roomId}`);
-        await waitSpares(gwPid, 2);
+        await waitSpares(g.url, gwPid, 2);
         const spares = spareChildren(gwPid);
         process.kill(victim.pid, 'SIGKILL');
         const next = await waitRoomChild(gwPid, `video:${roomId}`, { notPid: victim.pid, what: `a new process for video:${roomId}` });
@@ -357,10 +359,10 @@ describe('rooms are processes', { skip: SKIP }, () => {
 
       it('a spare killed with kill -9 is replaced; nobody notices', async () => {
         const gwPid = g.server.proc.pid;
-        await waitSpares(gwPid, 2);
+        await waitSpares(g.url, gwPid, 2);
         const [victim] = spareChildren(gwPid);
         process.kill(victim, 'SIGKILL');
-        await waitSpares(gwPid, 2, { not: [victim], what: `two spares other than the killed ${victim}` });
+        await waitSpares(g.url, gwPid, 2, { not: [victim], what: `two spares other than the killed ${victim}` });
         const studyId = uniq('s');
         const a = await g.peer('A');
         await joinVideo(a, studyId);
@@ -391,7 +393,7 @@ describe('rooms are processes', { skip: SKIP }, () => {
         assert.deepEqual(child.argv, ['coup-roomd', `video:study-${studyId}-main`]);
         assert.deepEqual(spareChildren(gwPid), [], describeChildren(gwPid));
         const m = await metrics(g.url);
-        assert.deepEqual(m.memory.spares, { rss: 0, processes: 0 });
+        assert.deepEqual(m.memory.spares, { rss: 0, processes: 0, ready: 0 });
       });
     });
   });
