@@ -206,8 +206,11 @@ static const char lua_overview[] =
 	"local z = redis.call('ZRANGE', '" CL_NODES "', 0, -1, 'WITHSCORES')\n"
 	"for i = 1, #z, 2 do\n"
 	"  local h = redis.call('HGETALL', '" CL_NODE_KEY "' .. z[i])\n"
-	"  local n = { id = z[i], beat = tonumber(z[i + 1]), alive = #h > 0 }\n"
+	"  local n = {}\n"
 	"  for j = 1, #h, 2 do n[h[j]] = h[j + 1] end\n"
+	"  n.id = z[i]\n"
+	"  n.beat = tonumber(z[i + 1])\n"
+	"  n.alive = #h > 0\n"
 	"  nodes[#nodes + 1] = n\n"
 	"end\n"
 	"local rooms = {}\n"
@@ -642,6 +645,8 @@ cluster_status(void)
 		    cJSON_Duplicate(nodes, 1) : cJSON_CreateArray());
 		cJSON_AddItemToObject(d, "rooms", cJSON_IsArray(rooms) ?
 		    cJSON_Duplicate(rooms, 1) : cJSON_CreateArray());
+		cJSON_AddItemToObject(d, "now", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(overview, "now"), 1));
 		cJSON_AddNumberToObject(d, "seenSecondsAgo",
 		    (double)(long long)(now - overview_at));
 	} else {

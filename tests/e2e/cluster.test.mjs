@@ -9,11 +9,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { safeJson } from './lib/wait.mjs';
+import path from 'node:path';
+
+import { safeJson, pollUntil } from './lib/wait.mjs';
+import { runToExit, binaryFromEnv } from './lib/server.mjs';
 import { expectError } from './lib/coup.mjs';
 import { useCluster, clusterSkipReason, newRoom } from './lib/cluster.mjs';
 
 const SKIP = clusterSkipReason();
+const COUPCTL = binaryFromEnv('COUPCTL');
 
 async function joinVideo(peer, { studyId, roomId }) {
   const res = await peer.ack('video:join-room', [{ studyId, roomId }]);
@@ -151,5 +155,31 @@ describe('cluster: a call across two gateways', { skip: SKIP }, () => {
     assert.equal(detail.remoteParticipants, 1, 'and those on other gateways');
     const prom = await (await fetch(`${ctx.nodes[0].url}/metrics/prometheus`)).text();
     assert.match(prom, /coup_cluster_redis_up 1/);
+  });
+
+  it('coupctl cluster shows the nodes, their heartbeats and the rooms across nodes', { skip: !COUPCTL && 'COUPCTL is not set' }, async () => {
+    const room = newRoom();
+    const a = await ctx.peer('a', 0);
+    const b = await ctx.peer('b', 1);
+    await joinVideo(a, room);
+    await joinVideo(b, room);
+    const sock = path.join(ctx.runDirs[0], 'coup-gateway.sock');
+    const data = await pollUntil(async () => {
+      const r = await runToExit(COUPCTL, ['-s', sock, '--json', 'cluster']);
+      assert.equal(r.code, 0, r.stderr);
+      const d = JSON.parse(r.stdout);
+      const found = d.rooms.find((x) => x.name === `video:${room.roomId}`);
+      return { ok: found?.members === 2 && d.nodes.length === 2, value: d };
+    }, { what: 'coupctl cluster showing the room on both nodes' });
+    assert.equal(data.redis.connected, true);
+    assert.ok(data.nodes.every((n) => n.alive === true && typeof n.beat === 'number'), safeJson(data.nodes));
+    assert.deepEqual(data.nodes.map((n) => Number(n.port)).sort(), ctx.nodes.map((n) => n.port).sort());
+    const r = data.rooms.find((x) => x.name === `video:${room.roomId}`);
+    assert.deepEqual(Object.values(r.nodes), [1, 1]);
+    const human = await runToExit(COUPCTL, ['-s', sock, 'cluster']);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(`this node: ${data.node}`));
+    assert.match(human.stdout, /redis: 127\.0\.0\.1:\d+, connected/);
+    assert.match(human.stdout, new RegExp(`video:${room.roomId}\\s+2`));
   });
 });
