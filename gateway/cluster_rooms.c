@@ -973,9 +973,24 @@ cluster_event(struct gateway *gw, const char *room, struct client *c,
 
 	if (!cl.on || name == NULL)
 		return;
-	/* Members: only when someone elsewhere is there to hear it.  Guests
-	 * (study chat from outside the room) do not know who is. */
-	if (!guest && (cr == NULL || cr->nghosts == 0))
+	switch (event) {
+	case IPC_EV_VIDEO_TOGGLE_AUDIO:
+	case IPC_EV_VIDEO_TOGGLE_VIDEO:
+	case IPC_EV_VIDEO_SCREEN_SHARE_START:
+	case IPC_EV_VIDEO_SCREEN_SHARE_STOP:
+	case IPC_EV_PRESENCE_STATUS_CHANGE:
+		/* State: Redis must have it even if nobody else is here
+		 * yet, for whoever joins next. */
+		update = !guest && cr != NULL;
+		break;
+	}
+	/*
+	 * Always published, even when we know of nobody elsewhere: a member
+	 * who just joined on another gateway has its ack (and may be sent
+	 * to) before its join reaches us.  Guests (study chat from outside
+	 * the room) cannot know who is there at all.
+	 */
+	if (!guest && cr == NULL)
 		return;
 	if (event == IPC_EV_VIDEO_OFFER || event == IPC_EV_VIDEO_ANSWER ||
 	    event == IPC_EV_VIDEO_ICE_CANDIDATE) {
@@ -999,15 +1014,6 @@ cluster_event(struct gateway *gw, const char *room, struct client *c,
 	cJSON_AddStringToObject(from, "userId", c->user_id);
 	cJSON_AddItemToObject(from, "user", cJSON_Duplicate(c->user, 1));
 	cJSON_AddItemToObject(o, "p", cJSON_Duplicate(payload, 1));
-	switch (event) {
-	case IPC_EV_VIDEO_TOGGLE_AUDIO:
-	case IPC_EV_VIDEO_TOGGLE_VIDEO:
-	case IPC_EV_VIDEO_SCREEN_SHARE_START:
-	case IPC_EV_VIDEO_SCREEN_SHARE_STOP:
-	case IPC_EV_PRESENCE_STATUS_CHANGE:
-		update = !guest;
-		break;
-	}
 	if (update) {
 		struct room *r = room_find(gw, room);
 		struct membership *m = r ? room_membership(r, c) : NULL;

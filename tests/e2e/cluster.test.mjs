@@ -115,6 +115,21 @@ describe('cluster: a call across two gateways', { skip: SKIP }, () => {
     assert.deepEqual(stD.participants.map((p) => p.socketId), [c.sid]);
   });
 
+  it('flags set while alone in the call are in the room-state of a joiner on another gateway', async () => {
+    const room = newRoom();
+    const a = await ctx.peer('a', 0);
+    await joinVideo(a, room);
+    for (const [ev, arg] of [['video:toggle-audio', { isMuted: true }], ['video:toggle-video', { isVideoOff: true }], ['video:screen-share-start', {}]]) {
+      const r = await a.ack(ev, [{ roomId: room.roomId, ...arg }]);
+      assert.equal(r.ok, true);
+    }
+    const b = await ctx.peer('b', 1);
+    const st = await joinVideo(b, room);
+    assert.equal(st.participants.length, 1);
+    const p = st.participants[0];
+    assert.deepEqual([p.isMuted, p.isVideoOff, p.isSharingScreen], [true, true, true], safeJson(st));
+  });
+
   it('study chat and typing across gateways, members and non-members of the room', async () => {
     const { studyId } = newRoom();
     const a = await ctx.peer('a', 0);
@@ -147,6 +162,7 @@ describe('cluster: a call across two gateways', { skip: SKIP }, () => {
     const b = await ctx.peer('b', 1);
     await joinVideo(a, room);
     await joinVideo(b, room);
+    await a.next('video:user-joined'); // gateway 0 knows of b
     const m = await (await fetch(`${ctx.nodes[0].url}/metrics`)).json();
     assert.ok(m.cluster, `cluster in /metrics: ${safeJson(m)}`);
     assert.equal(m.cluster.redis.connected, true);
