@@ -42,6 +42,14 @@ enum config_type {
 	    "may connect and who is a member of a study.")		\
 	X(REDIS_URL, CONFIG_URL, NULL, 0, 0, NULL, 0,			\
 	    "Redis for multi-server mode; unset means a single server.") \
+	X(REDIS_TIMEOUT_MS, CONFIG_INT, "2000", 100, 60000, NULL, 0,	\
+	    "Multi-server mode: time Redis has to connect or to answer "	\
+	    "a command before the gateway counts it as gone and "	\
+	    "reconnects (ms).")						\
+	X(CLUSTER_NODE_TIMEOUT_MS, CONFIG_INT, "6000", 600, 60000, NULL, 0, \
+	    "Multi-server mode: a gateway whose heartbeat is this old "	\
+	    "is dead, and the others remove its users; heartbeats go "	\
+	    "every third of it (ms).")					\
 	X(ALLOWED_ORIGINS, CONFIG_STRING, "http://localhost:3000", 0, 4096, \
 	    NULL, 1,							\
 	    "Comma-separated origins allowed by CORS and for WebSocket " \

@@ -81,6 +81,7 @@ usage(FILE *fp)
 	    "  reload               re-read the configuration (like SIGHUP)\n"
 	    "  drain                close every session, then exit\n"
 	    "  show config          the configuration in force\n"
+	    "  cluster              multi-server mode: the nodes and rooms\n"
 	    "\n"
 	    "Options:\n"
 	    "  -s, --socket PATH    the control socket (default: "
@@ -890,6 +891,7 @@ static const struct cmd cmds[] = {
 	{ "drain", "drain", 0, 0, "" },
 	{ "show", "show-config", 1, 1, "config" },
 	{ "show-config", "show-config", 0, 0, "" },
+	{ "cluster", "cluster", 0, 0, "" },
 };
 
 static const struct cmd *
@@ -1002,6 +1004,118 @@ print_summary(const struct cmd *c, int nargs, char **args, const cJSON *data)
 	return 0;
 }
 
+/* "1.2 s ago" from a heartbeat time and Redis's clock, both in ms. */
+static char *
+ago_text(const cJSON *then, const cJSON *now)
+{
+	char *s;
+
+	if (!cJSON_IsNumber(then) || !cJSON_IsNumber(now))
+		return strdup("-");
+	if (asprintf(&s, "%.1f s ago", (now->valuedouble - then->valuedouble) /
+	    1000) == -1) {
+		errmsg("out of memory");
+		exit(EXIT_REFUSED);
+	}
+	return s;
+}
+
+/* "node-a 2, node-b 1": members of a room per node. */
+static char *
+per_node_text(const cJSON *nodes)
+{
+	const cJSON *it;
+	char *s = strdup(""), *t;
+
+	cJSON_ArrayForEach(it, nodes) {
+		char *n = cell_text(it);
+
+		if (asprintf(&t, "%s%s%s %s", s, *s ? ", " : "",
+		    it->string ? it->string : "?", n) == -1) {
+			errmsg("out of memory");
+			exit(EXIT_REFUSED);
+		}
+		free(n);
+		free(s);
+		s = t;
+	}
+	if (*s == '\0') {
+		free(s);
+		s = strdup("-");
+	}
+	t = sanitize(s);
+	free(s);
+	return t;
+}
+
+static int
+print_cluster(const cJSON *data)
+{
+	static const char *const nhdr[] = {
+		"NODE", "STATE", "LAST BEAT", "ADDRESS", "PID", "CONNECTIONS",
+		"ROOMS"
+	};
+	static const char *const rhdr[] = { "ROOM", "MEMBERS", "PER NODE" };
+	const cJSON *redis = get(data, "redis"), *it;
+	struct table t;
+	char *node, *addr;
+
+	if (!cJSON_IsObject(data))
+		return -1;
+	node = cell_text(get(data, "node"));
+	addr = cell_text(get(redis, "address"));
+	printf("this node: %s\nredis: %s, %s\n", node, addr,
+	    cJSON_IsTrue(get(redis, "connected")) ? "connected" :
+	    "NOT connected");
+	free(node);
+	free(addr);
+	if (!cJSON_IsTrue(get(redis, "connected")) && get(redis, "error")) {
+		char *e = cell_text(get(redis, "error"));
+
+		printf("redis error: %s\n", e);
+		free(e);
+	}
+	putchar('\n');
+	table_init(&t, 7, nhdr);
+	cJSON_ArrayForEach(it, get(data, "nodes")) {
+		char *row[7];
+		char *host = cell_text(get(it, "host"));
+		char *port = cell_text(get(it, "port"));
+
+		row[0] = cell_text(get(it, "id"));
+		row[1] = strdup(cJSON_IsTrue(get(it, "alive")) ? "alive" :
+		    "dead");
+		row[2] = ago_text(get(it, "beat"), get(data, "now"));
+		if (asprintf(&row[3], "%s:%s", host, port) == -1) {
+			errmsg("out of memory");
+			exit(EXIT_REFUSED);
+		}
+		row[4] = cell_text(get(it, "pid"));
+		row[5] = cell_text(get(it, "connections"));
+		row[6] = cell_text(get(it, "rooms"));
+		free(host);
+		free(port);
+		table_add(&t, row);
+	}
+	table_print(&t);
+	putchar('\n');
+	if (cJSON_GetArraySize(get(data, "rooms")) == 0) {
+		printf("no rooms in the cluster\n");
+		return 0;
+	}
+	table_init(&t, 3, rhdr);
+	cJSON_ArrayForEach(it, get(data, "rooms")) {
+		char *row[3];
+
+		row[0] = cell_text(get(it, "name"));
+		row[1] = cell_text(get(it, "members"));
+		row[2] = per_node_text(get(it, "nodes"));
+		table_add(&t, row);
+	}
+	table_print(&t);
+	return 0;
+}
+
 static int
 print_human(const struct cmd *c, int nargs, char **args, const cJSON *data)
 {
@@ -1017,6 +1131,8 @@ print_human(const struct cmd *c, int nargs, char **args, const cJSON *data)
 		return print_user(data);
 	if (strcmp(w, "show-config") == 0)
 		return print_config(data);
+	if (strcmp(w, "cluster") == 0)
+		return print_cluster(data);
 	return print_summary(c, nargs, args, data);
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "autoconfig.h"
+#include "cluster.h"
 #include "control.h"
 #include "eio_server.h"
 #include "gateway.h"
@@ -393,6 +394,18 @@ cmd_show_config(struct gateway *gw, int argc, char **argv)
 	return ok_answer(d);
 }
 
+/* Multi-server mode: the nodes and rooms of the cluster. */
+static cJSON *
+cmd_cluster(struct gateway *gw, int argc, char **argv)
+{
+	cJSON *d = cluster_status();
+
+	if (d == NULL)
+		return err_answer("FAILED", "this gateway runs alone "
+		    "(REDIS_URL is unset)");
+	return ok_answer(d);
+}
+
 static const struct {
 	const char	*name;
 	cJSON		*(*fn)(struct gateway *, int, char **);
@@ -408,6 +421,7 @@ static const struct {
 	{ "reload", cmd_reload },
 	{ "drain", cmd_drain },
 	{ "show-config", cmd_show_config },
+	{ "cluster", cmd_cluster },
 };
 
 #define MAX_ARGS	8

@@ -35,6 +35,11 @@
  *   reload          {changed:[keys], restartNeeded:[keys]}
  *   drain           {draining: true, sessions: n}
  *   show-config     {config:[{key, value, source, reloadable}]}
+ *   cluster         {node, redis:{address, connected, ...}, nodeTimeoutMs,
+ *                    local:{rooms, members, remoteMembers}, counters:{...},
+ *                    nodes:[{id, alive, beat, host, port, pid, connections,
+ *                    rooms, ...}], rooms:[{name, members, nodes:{id: n}}],
+ *                    now}       (FAILED when REDIS_URL is unset)
  */
 #ifndef COUP_CONTROL_H
 #define COUP_CONTROL_H

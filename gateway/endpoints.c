@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cluster.h"
 #include "coupapi.h"
 #include "gateway.h"
 #include "httpd.h"
@@ -144,6 +145,7 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	    "fork to HELLO of a room process.", st.start_ms_max / 1000);
 	prom(&b, "coup_uptime_seconds", "gauge", "Seconds since start.",
 	    uptime(gw));
+	cluster_prometheus(&b);
 	httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    b.data, b.len);
 	buf_free(&b);
@@ -156,6 +158,9 @@ add_room_detail(struct room *r, void *arg)
 
 	cJSON_AddStringToObject(d, "name", r->name);
 	cJSON_AddNumberToObject(d, "participants", r->count);
+	if (cluster_active())
+		cJSON_AddNumberToObject(d, "remoteParticipants",
+		    cluster_remote_count(r->name));
 	cJSON_AddItemToArray(arg, d);
 }
 
@@ -193,6 +198,8 @@ metrics(struct httpd_req *req, void *arg)
 	cJSON_AddNumberToObject(r, "processes", st.spares);
 	cJSON_AddNumberToObject(r, "ready", st.spares_ready);
 	cJSON_AddNumberToObject(o, "uptime", uptime(gw));
+	if ((g = cluster_status()) != NULL)
+		cJSON_AddItemToObject(o, "cluster", g);
 	respond_json(req, o);
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "coupapi.h"
 #include "ipc.h"
 #include "log.h"
@@ -239,6 +240,7 @@ forward(struct ctx *x, struct room *r, int event, int guest)
 		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 		return -1;
 	}
+	cluster_event(x->gw, r->name, x->c, event, guest, x->p);
 	return 0;
 }
 
@@ -384,7 +386,80 @@ join(struct ctx *x, struct room *r, const char *key, const char *id)
 	}
 }
 
+/* ---------------------------------------------------------------- cluster */
+
+/*
+ * Multi-server mode: a join is first admitted by the cluster (capacity is
+ * cluster-wide, and the room must know the members on other gateways
+ * before the joiner's room-state is built).  The client may be gone by
+ * the time the answer comes.
+ */
+struct admission {
+	struct gateway	*gw;
+	uint64_t	 conn;
+	long long	 ack;
+	char		*name;
+	cJSON		*p;
+	char		 id[ID_MAX + 1];
+	void		(*then)(struct ctx *, const char *id);
+};
+
+static void
+admitted(void *arg, int result)
+{
+	struct admission *a = arg;
+	struct client *c = client_find(a->gw, a->conn);
+
+	if (c != NULL) {
+		struct ctx x = { c, a->gw, a->name, a->p, a->ack };
+
+		if (result == CLUSTER_FULL)
+			refuse(&x, "ROOM_FULL", "The video room is full");
+		else
+			a->then(&x, a->id);
+	}
+	cJSON_Delete(a->p);
+	free(a->name);
+	free(a);
+}
+
+static void
+admit(struct ctx *x, const char *room, unsigned max, const char *id,
+    void (*then)(struct ctx *, const char *))
+{
+	struct admission *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || (a->name = strdup(x->name)) == NULL ||
+	    (a->p = cJSON_Duplicate(x->p, 1)) == NULL)
+		fatal("calloc");
+	a->gw = x->gw;
+	a->conn = x->c->conn;
+	a->ack = x->ack;
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	a->then = then;
+	cluster_admit(x->gw, x->c, room, max, admitted, a);
+}
+
 /* ---------------------------------------------------------------- video */
+
+/* Into video:<id>, leaving the socket's old video room first. */
+static void
+enter_video(struct ctx *x, const char *id)
+{
+	char name[ID_MAX + 8];
+	struct room *r;
+
+	snprintf(name, sizeof(name), "video:%s", id);
+	r = room_find(x->gw, name);
+	if (r != NULL && room_membership(r, x->c) != NULL) {
+		succeed(x, "roomId", id);	/* already there */
+		return;
+	}
+	/* One video room per socket: leave the old one first. */
+	if (x->c->video != NULL)
+		room_leave(x->c->video, IPC_LEAVE_MOVED);
+	join(x, room_get(x->gw, name), "roomId", id);
+}
 
 static void
 join_video(struct ctx *x, const char *study)
@@ -401,14 +476,14 @@ join_video(struct ctx *x, const char *study)
 		succeed(x, "roomId", id);	/* already there */
 		return;
 	}
-	if (r != NULL && r->count >= max) {
+	if ((r != NULL ? r->count : 0) + cluster_remote_count(name) >= max) {
 		refuse(x, "ROOM_FULL", "The video room is full");
 		return;
 	}
-	/* One video room per socket: leave the old one first. */
-	if (x->c->video != NULL)
-		room_leave(x->c->video, IPC_LEAVE_MOVED);
-	join(x, room_get(x->gw, name), "roomId", id);
+	if (cluster_active())
+		admit(x, name, max, id, enter_video);
+	else
+		enter_video(x, id);
 }
 
 static void
@@ -452,6 +527,13 @@ relay(struct ctx *x, int event, const char *field)
 	if (get_id(x, "to", to) < 0 || !has_field(x, field))
 		return;
 	target = client_by_socket(x->gw, to);
+	if (x->c->video != NULL && target == NULL &&
+	    cluster_has_member(x->c->video->room->name, to)) {
+		/* On another gateway: its own room process delivers it. */
+		if (forward(x, x->c->video->room, event, 0) == 0)
+			succeed(x, NULL, NULL);
+		return;
+	}
 	if (x->c->video == NULL || target == NULL || target->video == NULL ||
 	    target->video->room != x->c->video->room) {
 		refuse(x, "NOT_IN_ROOM", "The recipient is not in your video "
@@ -576,9 +658,12 @@ study_deliver(struct ctx *x, const char *study)
 	snprintf(name, sizeof(name), "study:%s", study);
 	r = room_find(x->gw, name);
 	guest = r == NULL || room_membership(r, x->c) == NULL;
-	/* Nobody is in the study room: nobody to tell. */
+	/* Nobody is in the study room here: nobody here to tell (but
+	 * maybe on other gateways). */
 	if (r != NULL && r->count > 0 && forward(x, r, event, guest) < 0)
 		return;
+	if (r == NULL || r->count == 0)
+		cluster_event(x->gw, name, x->c, event, guest, x->p);
 	if (event == IPC_EV_CHAT_SEND_MESSAGE) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(x->p, "id");
 		cJSON *sent = cJSON_CreateObject();
@@ -666,8 +751,9 @@ ev_mark_read(struct ctx *x)
 
 /* ---------------------------------------------------------------- presence */
 
+/* Admitted by the cluster: in, unless another tab of ours got there. */
 static void
-join_study(struct ctx *x, const char *study)
+enter_study(struct ctx *x, const char *study)
 {
 	char name[ID_MAX + 8];
 	struct room *r;
@@ -678,6 +764,22 @@ join_study(struct ctx *x, const char *study)
 		succeed(x, "studyId", study);
 	else
 		join(x, r, "studyId", study);
+}
+
+static void
+join_study(struct ctx *x, const char *study)
+{
+	char name[ID_MAX + 8];
+	struct room *r;
+
+	snprintf(name, sizeof(name), "study:%s", study);
+	r = room_find(x->gw, name);
+	if (r != NULL && room_membership(r, x->c) != NULL)
+		succeed(x, "studyId", study);
+	else if (cluster_active())
+		admit(x, name, 0, study, enter_study);
+	else
+		join(x, room_get(x->gw, name), "studyId", study);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include "autoconfig.h"
 #include "config.h"
 #include "control.h"
+#include "cluster.h"
 #include "coupapi.h"
 #include "daemon.h"
 #include "gateway.h"
@@ -227,6 +228,7 @@ main(int argc, char **argv)
 	api_opts(&gw.cfg, &ao);
 	gw.api = coupapi_new(gw.loop, &ao);
 	rooms_init(&gw);
+	cluster_start(&gw);
 	eo.ping_interval_ms = (int)config_int(&gw.cfg, CFG_PING_INTERVAL_MS);
 	eo.ping_timeout_ms = (int)config_int(&gw.cfg, CFG_PING_TIMEOUT_MS);
 	eo.max_payload = (size_t)config_int(&gw.cfg, CFG_MAX_PAYLOAD);
@@ -288,6 +290,7 @@ main(int argc, char **argv)
 	ev_run(gw.loop, 0);
 
 	log_info("stopped");
+	cluster_stop(&gw);
 	control_stop(&gw);
 	if (gw.pid_file != NULL && unlink(gw.pid_file) < 0)
 		log_warn("unlink %s", gw.pid_file);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "ipc.h"
 #include "hash.h"
 #include "log.h"
@@ -161,6 +162,7 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 	if (r->kind == ROOM_VIDEO)
 		c->video = m;
 	ev_timer_stop(r->gw->loop, &r->idle);
+	cluster_member_joined(m);
 	return 0;
 }
 
@@ -187,6 +189,7 @@ room_leave(struct membership *m, int reason)
 		}
 	if (c->video == m)
 		c->video = NULL;
+	cluster_member_left(r, c, reason);
 	free(m);
 	if (r->count == 0) {
 		double secs = (double)config_int(&r->gw->cfg,
@@ -241,6 +244,16 @@ room_unavailable(struct room *r)
 		room_leave(r->members[r->count - 1], IPC_LEAVE_KICKED);
 	}
 	room_free(r);
+}
+
+void
+room_idle_check(struct room *r)
+{
+	if (r->count == 0 && !ev_is_active(&r->idle)) {
+		ev_timer_set(&r->idle, (double)config_int(&r->gw->cfg,
+		    CFG_ROOM_IDLE_TIMEOUT), 0.);
+		ev_timer_start(r->gw->loop, &r->idle);
+	}
 }
 
 void

@@ -117,6 +117,8 @@ unsigned	 rooms_count(struct gateway *);
 void		 rooms_retire_empty(struct gateway *);
 /* The process died for good: drop every member with ROOM_UNAVAILABLE. */
 void		 room_unavailable(struct room *);
+/* A room made for a join that did not happen: let it idle out. */
+void		 room_idle_check(struct room *);
 
 /* ---- events.c ---- */
 struct sio_bins;

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "autoconfig.h"
+#include "cluster.h"
 #include "eio_server.h"
 #include "ipc.h"
 #include "log.h"
@@ -223,6 +224,25 @@ queued_join(const struct qlist *l, uint64_t conn)
 	return 0;
 }
 
+/* Members on other gateways (multi-server mode), replayed likewise. */
+struct replay_list {
+	struct qlist	*fresh;
+	struct qlist	*old;
+};
+
+static void
+replay_remote(void *arg, uint64_t conn, const void *body, size_t len)
+{
+	struct replay_list *rl = arg;
+	struct qmsg *q;
+
+	if (queued_join(rl->old, conn))
+		return;
+	q = qmsg_new(IPC_JOIN, body, len);
+	q->replay = 1;
+	q_push(rl->fresh, q);
+}
+
 /*
  * What a new process must hear, in order: its room; the members it would
  * have known (whose JOIN is not itself waiting to be resent) as silent
@@ -261,6 +281,11 @@ rebuild_pending(struct child *c)
 		q = qmsg_new(IPC_JOIN, b.data, b.len);
 		q->replay = 1;
 		q_push(&fresh, q);
+	}
+	if (c->room != NULL) {
+		struct replay_list rl = { &fresh, &old };
+
+		cluster_replay(c->room, replay_remote, &rl);
 	}
 	buf_free(&b);
 	while ((q = q_pop(&old)) != NULL) {

@@ -348,7 +348,7 @@ test_string(void)
 	expect_error(CFG_ALLOWED_ORIGINS, "http://a\nhttp://b",
 	    "ALLOWED_ORIGINS: the value contains a control character",
 	    "a newline in a value refused");
-	expect_error(CFG__COUNT, "1", "no configuration key number 30",
+	expect_error(CFG__COUNT, "1", "no configuration key number 32",
 	    "key out of the table refused");
 }
 
@@ -719,6 +719,8 @@ test_dump_usage(void)
 	    "NODE_ENV=development  # default\n"
 	    "NEXTJS_URL=http://localhost:3000  # default\n"
 	    "REDIS_URL=redis://coup:***@redis.local:6379/1  # command line\n"
+	    "REDIS_TIMEOUT_MS=2000  # default\n"
+	    "CLUSTER_NODE_TIMEOUT_MS=6000  # default\n"
 	    "ALLOWED_ORIGINS=\"https://a.example #x\"  # command line\n"
 	    "LOG_LEVEL=info  # default\n"
 	    "PING_INTERVAL_MS=25000  # default\n"

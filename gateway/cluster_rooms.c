@@ -1,0 +1,1211 @@
+/*
+ * cluster_rooms.c - rooms across gateways (multi-server mode).
+ *
+ * Redis holds each room's truth: the hash coup:room:<name>, one field per
+ * member (socket id -> {node, socketId, userId, user, flags, joinedAt}),
+ * written by the gateway the member is connected to.  A gateway with
+ * local members in a room subscribes to the room's channel and keeps a
+ * "remote member" for every member on another gateway; those are mirrored
+ * into the room's local coup-roomd as members with connection ids no
+ * client has, so the room process builds video:room-state, counts
+ * presence per user and relays exactly as on one server, and the
+ * gateway simply drops what it addresses to them.
+ *
+ * What a local member does (join, leave, an event) is published on the
+ * room's channel as the room process's input, not its output: every
+ * gateway feeds it to its own room process, which tells its own members.
+ * That keeps "a crash in one room never affects another" per node, and
+ * one packet per message whatever the number of recipients.
+ *
+ * Snapshots of a room are published by a script to the asking node's own
+ * channel, on the same pub/sub connection as the room's messages, so a
+ * snapshot sits at an exact place in the stream; a join is admitted (or
+ * refused as full) by the script that adds the member, which also sends
+ * the joiner's gateway the snapshot the joiner's room-state is built on.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cluster.h"
+#include "cluster_int.h"
+#include "gateway.h"
+#include "hash.h"
+#include "ipc.h"
+#include "log.h"
+#include "rooms.h"
+#include "sio_server.h"
+#include "timestamp.h"
+
+#define CROOM_BUCKETS	1024		/* power of two */
+#define SID_MAX		64		/* as coup-roomd takes them */
+#define UID_MAX		1024
+#define STATUS_MAX	32
+/* Connection ids of remote members: far above any client's. */
+#define GHOST_CONN_BASE	(UINT64_C(1) << 62)
+
+/* A member on another gateway. */
+struct ghost {
+	struct ghost	*next;
+	char		*sid, *node, *user_id, *user_json, *status;
+	uint8_t		 flags;
+	long long	 joined_at;
+	uint64_t	 conn;
+	int		 seen;
+};
+
+struct croom;
+
+/* A join waiting for the cluster's word. */
+struct admit {
+	struct admit	*next;
+	struct croom	*cr;
+	uint64_t	 conn;
+	char		*sid, *member;
+	unsigned	 max;
+	unsigned	 req;
+	int		 started;	/* past its first loop iteration */
+	int		 sent;		/* its script went out */
+	int		 written;	/* Redis has the member */
+	cluster_admit_cb cb;
+	void		*arg;
+	ev_timer	 timer;
+};
+
+/* A room this gateway has local members in (or is admitting one to). */
+struct croom {
+	struct croom	*hnext;
+	char		*name;
+	char		*key, *chan;
+	struct ghost	*ghosts;
+	unsigned	 nghosts;
+	unsigned	 nlocal;
+	int		 sub;		/* 0 no, 1 asked, 2 subscribed */
+	struct admit	*admits;
+};
+
+/* A leave that happened while Redis was away. */
+struct outleave {
+	struct outleave	*next;
+	char		*room, *sid;
+};
+
+static struct croom *buckets[CROOM_BUCKETS];
+static unsigned ncrooms;
+static uint64_t next_ghost = 1;
+static unsigned next_req = 1;
+static struct outleave *outbox;
+static unsigned noutbox;
+
+static void	croom_release(struct croom *);
+static void	admit_finish(struct admit *, int result);
+
+/* ---------------------------------------------------------------- rooms */
+
+static unsigned
+bucket(const char *name)
+{
+	return hash_str(name) & (CROOM_BUCKETS - 1);
+}
+
+static struct croom *
+croom_find(const char *name)
+{
+	for (struct croom *cr = buckets[bucket(name)]; cr; cr = cr->hnext)
+		if (strcmp(cr->name, name) == 0)
+			return cr;
+	return NULL;
+}
+
+static char *
+str_cat(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	char *s = malloc(na + nb + 1);
+
+	if (s == NULL)
+		fatal("malloc");
+	memcpy(s, a, na);
+	memcpy(s + na, b, nb + 1);
+	return s;
+}
+
+static struct croom *
+croom_get(const char *name)
+{
+	struct croom *cr = croom_find(name);
+	unsigned b;
+
+	if (cr != NULL)
+		return cr;
+	if ((cr = calloc(1, sizeof(*cr))) == NULL ||
+	    (cr->name = strdup(name)) == NULL)
+		fatal("calloc");
+	cr->key = str_cat(CL_ROOM_KEY, name);
+	cr->chan = str_cat(CL_ROOM_CHAN, name);
+	b = bucket(name);
+	cr->hnext = buckets[b];
+	buckets[b] = cr;
+	ncrooms++;
+	if (cl.ready && cl_subscribe(cr->chan) == 0)
+		cr->sub = 1;
+	return cr;
+}
+
+static struct ghost *
+ghost_find(struct croom *cr, const char *sid)
+{
+	for (struct ghost *g = cr->ghosts; g != NULL; g = g->next)
+		if (strcmp(g->sid, sid) == 0)
+			return g;
+	return NULL;
+}
+
+static void
+ghost_free(struct ghost *g)
+{
+	free(g->sid);
+	free(g->node);
+	free(g->user_id);
+	cJSON_free(g->user_json);
+	free(g->status);
+	free(g);
+}
+
+/* ---------------------------------------------------------------- to roomd */
+
+static struct room *
+local_room(struct croom *cr)
+{
+	return room_find(cl.gw, cr->name);
+}
+
+static void
+join_body(struct buf *b, const struct ghost *g, uint8_t extra)
+{
+	ipc_put_u64(b, g->conn);
+	ipc_put_str(b, g->sid, strlen(g->sid));
+	ipc_put_str(b, g->user_id, strlen(g->user_id));
+	ipc_put_str(b, g->user_json, strlen(g->user_json));
+	ipc_put_u8(b, g->flags | extra);
+	ipc_put_u64(b, (uint64_t)g->joined_at);
+}
+
+static void
+push_join(struct room *r, const struct ghost *g, int silent)
+{
+	struct buf b = BUF_INIT;
+
+	if (r == NULL)
+		return;
+	join_body(&b, g, silent ? IPC_M_REPLAY : 0);
+	child_send(r->child, IPC_JOIN, b.data, b.len);
+	buf_free(&b);
+}
+
+static void
+push_leave(struct room *r, const struct ghost *g, int reason)
+{
+	struct buf b = BUF_INIT;
+
+	if (r == NULL)
+		return;
+	ipc_put_u64(&b, g->conn);
+	ipc_put_u8(&b, (uint8_t)reason);
+	child_send(r->child, IPC_LEAVE, b.data, b.len);
+	buf_free(&b);
+}
+
+/* An event of a remote member g, or of a remote guest (sid, uid, user). */
+static void
+push_event(struct room *r, const struct ghost *g, const char *sid,
+    const char *uid, const char *user, int event, const cJSON *payload)
+{
+	struct buf b = BUF_INIT;
+	char *text;
+
+	if (r == NULL)
+		return;
+	if ((text = cJSON_PrintUnformatted(payload)) == NULL)
+		fatal("cJSON_PrintUnformatted");
+	ipc_put_u64(&b, g ? g->conn : 0);
+	ipc_put_u16(&b, (uint16_t)event);
+	ipc_put_u8(&b, g ? 0 : IPC_E_GUEST);
+	if (g == NULL) {
+		ipc_put_str(&b, sid, strlen(sid));
+		ipc_put_str(&b, uid, strlen(uid));
+		ipc_put_str(&b, user, strlen(user));
+	}
+	ipc_put_str(&b, text, strlen(text));
+	cJSON_free(text);
+	child_send(r->child, IPC_EVENT, b.data, b.len);
+	buf_free(&b);
+}
+
+/* ---------------------------------------------------------------- members */
+
+static const char *
+jstr(const cJSON *o, const char *k, size_t max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) > max)
+		return NULL;
+	return v->valuestring;
+}
+
+/* A member record from Redis or a message; NULL if it is not one. */
+static struct ghost *
+ghost_new(const cJSON *m)
+{
+	const char *sid = jstr(m, "socketId", SID_MAX);
+	const char *node = jstr(m, "node", 256);
+	const char *uid = jstr(m, "userId", UID_MAX);
+	const char *status = jstr(m, "status", STATUS_MAX);
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(m, "user");
+	const cJSON *flags = cJSON_GetObjectItemCaseSensitive(m, "flags");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(m, "joinedAt");
+	struct ghost *g;
+
+	if (sid == NULL || *sid == '\0' || node == NULL || uid == NULL ||
+	    !cJSON_IsObject(user))
+		return NULL;
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (g->sid = strdup(sid)) == NULL || (g->node = strdup(node)) ==
+	    NULL || (g->user_id = strdup(uid)) == NULL ||
+	    (g->user_json = cJSON_PrintUnformatted(user)) == NULL)
+		fatal("ghost_new");
+	if (status != NULL && (g->status = strdup(status)) == NULL)
+		fatal("strdup");
+	g->flags = cJSON_IsNumber(flags) ? (uint8_t)(flags->valueint &
+	    (IPC_M_MUTED | IPC_M_VIDEO_OFF | IPC_M_SHARING)) : 0;
+	g->joined_at = cJSON_IsNumber(at) ? (long long)at->valuedouble :
+	    timestamp_now_ms();
+	g->conn = GHOST_CONN_BASE + next_ghost++;
+	return g;
+}
+
+static void
+ghost_add(struct croom *cr, struct ghost *g, int silent)
+{
+	struct room *r = local_room(cr);
+	cJSON *p;
+
+	g->next = cr->ghosts;
+	cr->ghosts = g;
+	cr->nghosts++;
+	push_join(r, g, silent);
+	if (g->status != NULL && r != NULL && r->kind == ROOM_STUDY) {
+		/* The room process learns a status from its event. */
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "status", g->status);
+		push_event(r, g, NULL, NULL, NULL,
+		    IPC_EV_PRESENCE_STATUS_CHANGE, p);
+		cJSON_Delete(p);
+	}
+}
+
+static void
+ghost_remove(struct croom *cr, struct ghost *g, int reason)
+{
+	struct ghost **pp;
+
+	for (pp = &cr->ghosts; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	cr->nghosts--;
+	push_leave(local_room(cr), g, reason);
+	ghost_free(g);
+}
+
+/* A record says something new about a member we know: tell the room
+ * process through the events that would have said it. */
+static void
+ghost_update(struct croom *cr, struct ghost *g, const cJSON *m, int tell)
+{
+	struct room *r = local_room(cr);
+	const cJSON *flags = cJSON_GetObjectItemCaseSensitive(m, "flags");
+	const char *status = jstr(m, "status", STATUS_MAX);
+	uint8_t nf;
+	cJSON *p;
+
+	if (cJSON_IsNumber(flags)) {
+		nf = (uint8_t)(flags->valueint & (IPC_M_MUTED |
+		    IPC_M_VIDEO_OFF | IPC_M_SHARING));
+		if (tell && r != NULL && r->kind == ROOM_VIDEO) {
+			uint8_t diff = nf ^ g->flags;
+
+			if (diff & IPC_M_MUTED) {
+				p = cJSON_CreateObject();
+				cJSON_AddStringToObject(p, "roomId", r->id);
+				cJSON_AddBoolToObject(p, "isMuted",
+				    nf & IPC_M_MUTED);
+				push_event(r, g, NULL, NULL, NULL,
+				    IPC_EV_VIDEO_TOGGLE_AUDIO, p);
+				cJSON_Delete(p);
+			}
+			if (diff & IPC_M_VIDEO_OFF) {
+				p = cJSON_CreateObject();
+				cJSON_AddStringToObject(p, "roomId", r->id);
+				cJSON_AddBoolToObject(p, "isVideoOff",
+				    nf & IPC_M_VIDEO_OFF);
+				push_event(r, g, NULL, NULL, NULL,
+				    IPC_EV_VIDEO_TOGGLE_VIDEO, p);
+				cJSON_Delete(p);
+			}
+			if (diff & IPC_M_SHARING) {
+				p = cJSON_CreateObject();
+				cJSON_AddStringToObject(p, "roomId", r->id);
+				push_event(r, g, NULL, NULL, NULL,
+				    (nf & IPC_M_SHARING) ?
+				    IPC_EV_VIDEO_SCREEN_SHARE_START :
+				    IPC_EV_VIDEO_SCREEN_SHARE_STOP, p);
+				cJSON_Delete(p);
+			}
+		}
+		g->flags = nf;
+	}
+	if (status != NULL && (g->status == NULL ||
+	    strcmp(status, g->status) != 0)) {
+		free(g->status);
+		if ((g->status = strdup(status)) == NULL)
+			fatal("strdup");
+		if (tell && r != NULL && r->kind == ROOM_STUDY) {
+			p = cJSON_CreateObject();
+			cJSON_AddStringToObject(p, "status", status);
+			push_event(r, g, NULL, NULL, NULL,
+			    IPC_EV_PRESENCE_STATUS_CHANGE, p);
+			cJSON_Delete(p);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- local */
+
+static char *
+member_json(const struct client *c, const struct membership *m,
+    const char *status)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddStringToObject(o, "node", cl.id);
+	cJSON_AddStringToObject(o, "socketId", sio_socket_id(c->sock));
+	cJSON_AddStringToObject(o, "userId", c->user_id);
+	cJSON_AddItemToObject(o, "user", cJSON_Duplicate(c->user, 1));
+	cJSON_AddNumberToObject(o, "flags", m ? m->flags : 0);
+	cJSON_AddNumberToObject(o, "joinedAt", (double)(m ? m->joined_at :
+	    timestamp_now_ms()));
+	if (status != NULL)
+		cJSON_AddStringToObject(o, "status", status);
+	if ((text = cJSON_PrintUnformatted(o)) == NULL)
+		fatal("cJSON_PrintUnformatted");
+	cJSON_Delete(o);
+	return text;
+}
+
+/* {"t":..., "node":us, ...} with the rest added by the caller. */
+static cJSON *
+message(const char *type)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "t", type);
+	cJSON_AddStringToObject(o, "node", cl.id);
+	return o;
+}
+
+static char *
+print_free(cJSON *o)
+{
+	char *text = cJSON_PrintUnformatted(o);
+
+	if (text == NULL)
+		fatal("cJSON_PrintUnformatted");
+	cJSON_Delete(o);
+	return text;
+}
+
+static void
+send_leave(const char *room, const char *sid, int reason)
+{
+	cJSON *o = message("leave");
+	char *key = str_cat(CL_ROOM_KEY, room), *chan = str_cat(CL_ROOM_CHAN,
+	    room), *msg, rs[8];
+	const char *av[6];
+
+	cJSON_AddStringToObject(o, "sid", sid);
+	cJSON_AddNumberToObject(o, "reason", reason);
+	msg = print_free(o);
+	snprintf(rs, sizeof(rs), "%d", reason);
+	av[0] = key;
+	av[1] = CL_ROOMS;
+	av[2] = sid;
+	av[3] = chan;
+	av[4] = msg;
+	av[5] = room;
+	if (cl_eval(cl_lua_leave, 2, 6, av, NULL, NULL) == 0)
+		cl.st.published++;
+	else {
+		struct outleave *o2 = calloc(1, sizeof(*o2));
+
+		if (o2 == NULL || (o2->room = strdup(room)) == NULL ||
+		    (o2->sid = strdup(sid)) == NULL)
+			fatal("calloc");
+		o2->next = outbox;
+		outbox = o2;
+		noutbox++;
+	}
+	free(key);
+	free(chan);
+	cJSON_free(msg);
+}
+
+static void
+on_resync(struct redis_link *l, struct redisReply *r, void *arg)
+{
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warnx("redis: resynchronising a room failed: %s", r->str);
+}
+
+/* Write all our members of the room, drop our stale ones, and ask for a
+ * snapshot of the rest. */
+static void
+resync(struct croom *cr)
+{
+	struct room *r = local_room(cr);
+	const char **av;
+	char nodekey[256], req[16], **texts;
+	unsigned n = r ? r->count : 0, k = 0;
+
+	av = calloc(8 + 2 * n, sizeof(*av));
+	texts = calloc(n + 1, sizeof(*texts));
+	if (av == NULL || texts == NULL)
+		fatal("calloc");
+	snprintf(nodekey, sizeof(nodekey), CL_NODE_KEY "%s:rooms", cl.id);
+	snprintf(req, sizeof(req), "0");
+	av[k++] = cr->key;
+	av[k++] = nodekey;
+	av[k++] = CL_ROOMS;
+	av[k++] = cl.id;
+	av[k++] = cr->name;
+	av[k++] = cr->chan;
+	av[k++] = cl.inbox;
+	av[k++] = req;
+	for (unsigned i = 0; i < n; i++) {
+		struct membership *m = r->members[i];
+
+		texts[i] = member_json(m->client, m, NULL);
+		av[k++] = sio_socket_id(m->client->sock);
+		av[k++] = texts[i];
+	}
+	if (k + 3 <= 64)
+		cl_eval(cl_lua_resync, 3, (int)k, av, on_resync, NULL);
+	else {
+		/* Too many for one call: write them one by one. */
+		for (unsigned i = 0; i < n; i++) {
+			const char *hv[4] = { "HSET", cr->key,
+			    sio_socket_id(r->members[i]->client->sock),
+			    texts[i] };
+			size_t len[4] = { 4, strlen(hv[1]), strlen(hv[2]),
+			    strlen(hv[3]) };
+
+			redis_link_cmd(cl.cmd, NULL, NULL, 4, hv, len);
+		}
+		av[0] = cr->key;
+		av[1] = cr->name;
+		av[2] = req;
+		av[3] = cl.inbox;
+		cl_eval(cl_lua_snapshot, 1, 4, av, NULL, NULL);
+	}
+	cl.st.resyncs++;
+	for (unsigned i = 0; i < n; i++)
+		cJSON_free(texts[i]);
+	free(texts);
+	free(av);
+}
+
+/* ---------------------------------------------------------------- admits */
+
+static struct admit *
+admit_by_req(unsigned req)
+{
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
+			for (struct admit *a = cr->admits; a; a = a->next)
+				if (a->req == req)
+					return a;
+	return NULL;
+}
+
+static void
+on_admit_reply(struct redis_link *l, struct redisReply *r, void *arg)
+{
+	struct admit *a = admit_by_req((unsigned)(uintptr_t)arg);
+
+	if (a == NULL)
+		return;
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		if (r != NULL && r->type == REDIS_REPLY_ERROR)
+			log_warnx("redis: join script failed: %s", r->str);
+		admit_finish(a, CLUSTER_LOCAL);
+	} else if (r->integer == 0)
+		admit_finish(a, CLUSTER_FULL);
+	else
+		a->written = 1;	/* the snapshot finishes it */
+}
+
+static void
+admit_send(struct admit *a)
+{
+	struct croom *cr = a->cr;
+	cJSON *o = message("join");
+	char nodekey[256], max[16], req[16], *msg;
+	const char *av[11];
+
+	cJSON_AddItemToObject(o, "m", cJSON_Parse(a->member));
+	msg = print_free(o);
+	snprintf(nodekey, sizeof(nodekey), CL_NODE_KEY "%s:rooms", cl.id);
+	snprintf(max, sizeof(max), "%u", a->max);
+	snprintf(req, sizeof(req), "%u", a->req);
+	av[0] = cr->key;
+	av[1] = nodekey;
+	av[2] = CL_ROOMS;
+	av[3] = a->sid;
+	av[4] = a->member;
+	av[5] = max;
+	av[6] = cr->chan;
+	av[7] = msg;
+	av[8] = cr->name;
+	av[9] = cl.inbox;
+	av[10] = req;
+	if (cl_eval(cl_lua_join, 3, 11, av, on_admit_reply,
+	    (void *)(uintptr_t)a->req) < 0)
+		admit_finish(a, CLUSTER_LOCAL);
+	else {
+		a->sent = 1;
+		cl.st.published++;
+	}
+	cJSON_free(msg);
+}
+
+static void
+on_admit_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct admit *a = w->data;
+	unsigned req = a->req;
+
+	/* Redis took too long: treat the session as broken (that fails this
+	 * admit, and every other, as local). */
+	cl_session_failed("a join got no answer in time");
+	if ((a = admit_by_req(req)) != NULL)
+		admit_finish(a, CLUSTER_LOCAL);
+}
+
+/* The deferred first step: cb is never called from inside cluster_admit. */
+static void
+on_admit_start(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct admit *a = w->data;
+
+	if (!cl.ready) {
+		admit_finish(a, CLUSTER_LOCAL);
+		return;
+	}
+	a->started = 1;
+	ev_init(&a->timer, on_admit_timeout);
+	a->timer.data = a;
+	ev_timer_set(&a->timer, cl.timeout * 1.5, 0.);
+	ev_timer_start(loop, &a->timer);
+	if (a->cr->sub == 0 && cl_subscribe(a->cr->chan) == 0)
+		a->cr->sub = 1;
+	if (a->cr->sub == 2)
+		admit_send(a);
+	/* else: sent once the subscription is confirmed */
+}
+
+static void
+admit_finish(struct admit *a, int result)
+{
+	struct croom *cr = a->cr;
+	struct admit **pp;
+	struct room *r = NULL;
+	struct client *c;
+
+	for (pp = &cr->admits; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	ev_timer_stop(cl.gw->loop, &a->timer);
+	if (result != CLUSTER_FULL) {
+		/* The room and what it must know before the joiner. */
+		int had = local_room(cr) != NULL;
+
+		r = room_get(cl.gw, cr->name);
+		if (!had)
+			for (struct ghost *g = cr->ghosts; g; g = g->next)
+				push_join(r, g, 1);
+	}
+	a->cb(a->arg, result);
+	c = client_find(cl.gw, a->conn);
+	r = local_room(cr);
+	if (a->written && (c == NULL || r == NULL ||
+	    room_membership(r, c) == NULL))
+		/* Gone, or not let in after all: take it back. */
+		send_leave(cr->name, a->sid, IPC_LEAVE_DISCONNECT);
+	if (r != NULL)
+		room_idle_check(r);
+	free(a->sid);
+	cJSON_free(a->member);
+	free(a);
+	if (cr->nlocal == 0 && cr->admits == NULL)
+		croom_release(cr);
+}
+
+/*
+ * Run fn on every admit (of one room, or all when cr is NULL) found by
+ * its number, since finishing one may free its room or others.
+ */
+static void
+admits_each(struct croom *only, void (*fn)(struct admit *))
+{
+	unsigned *reqs = NULL, n = 0, cap = 0;
+
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext) {
+			if (only != NULL && cr != only)
+				continue;
+			for (struct admit *a = cr->admits; a; a = a->next) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 16;
+					reqs = realloc(reqs, cap *
+					    sizeof(*reqs));
+					if (reqs == NULL)
+						fatal("realloc");
+				}
+				reqs[n++] = a->req;
+			}
+		}
+	for (unsigned i = 0; i < n; i++) {
+		struct admit *a = admit_by_req(reqs[i]);
+
+		if (a != NULL)
+			fn(a);
+	}
+	free(reqs);
+}
+
+static void
+admit_send_if_started(struct admit *a)
+{
+	if (a->started && !a->sent)
+		admit_send(a);
+}
+
+static void
+admit_fail_local(struct admit *a)
+{
+	admit_finish(a, CLUSTER_LOCAL);
+}
+
+void
+cluster_admit(struct gateway *gw, struct client *c, const char *room,
+    unsigned max, cluster_admit_cb cb, void *arg)
+{
+	struct croom *cr = croom_get(room);
+	struct admit *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || (a->sid = strdup(sio_socket_id(c->sock))) == NULL)
+		fatal("calloc");
+	a->cr = cr;
+	a->conn = c->conn;
+	a->member = member_json(c, NULL, NULL);
+	a->max = max;
+	a->req = next_req++;
+	if (next_req == 0)
+		next_req = 1;
+	a->cb = cb;
+	a->arg = arg;
+	a->next = cr->admits;
+	cr->admits = a;
+	ev_timer_init(&a->timer, on_admit_start, 0., 0.);
+	a->timer.data = a;
+	ev_timer_start(gw->loop, &a->timer);
+}
+
+/* ---------------------------------------------------------------- snapshots */
+
+static int
+in_list(const cJSON *list, const char *s)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, list)
+		if (cJSON_IsString(v) && strcmp(v->valuestring, s) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Make our remote members those of the snapshot.  One not in it is gone
+ * if its node is alive (its node wrote everything it has); a node not
+ * alive may be one that has not written its state again after Redis came
+ * back empty, so its members are given the node timeout to reappear.
+ */
+static void
+reconcile(struct croom *cr, const cJSON *members, const cJSON *alive)
+{
+	struct room *r = local_room(cr);
+	int silent = r == NULL || r->count == 0;
+	double now = ev_now(cl.gw->loop);
+	const cJSON *m;
+	struct ghost *g, *next;
+
+	for (g = cr->ghosts; g != NULL; g = g->next)
+		g->seen = 0;
+	cJSON_ArrayForEach(m, members) {
+		const char *node = jstr(m, "node", 256);
+		const char *sid = jstr(m, "socketId", SID_MAX);
+
+		if (node == NULL || sid == NULL || strcmp(node, cl.id) == 0)
+			continue;
+		if ((g = ghost_find(cr, sid)) != NULL)
+			ghost_update(cr, g, m, 1);
+		else if ((g = ghost_new(m)) != NULL)
+			ghost_add(cr, g, silent);
+		if (g != NULL)
+			g->seen = 1;
+	}
+	for (g = cr->ghosts; g != NULL; g = next) {
+		next = g->next;
+		if (!g->seen && (in_list(alive, g->node) ||
+		    now - cl.up_since >= cl.node_timeout))
+			ghost_remove(cr, g, IPC_LEAVE_DISCONNECT);
+	}
+}
+
+void
+croom_inbox(const char *msg, size_t len)
+{
+	cJSON *o = cJSON_ParseWithLength(msg, len);
+	const cJSON *t, *room, *req, *members, *alive;
+	struct croom *cr;
+
+	if (o == NULL)
+		return;
+	t = cJSON_GetObjectItemCaseSensitive(o, "t");
+	room = cJSON_GetObjectItemCaseSensitive(o, "room");
+	req = cJSON_GetObjectItemCaseSensitive(o, "req");
+	members = cJSON_GetObjectItemCaseSensitive(o, "m");
+	alive = cJSON_GetObjectItemCaseSensitive(o, "alive");
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "snap") == 0 &&
+	    cJSON_IsString(room) && (cr = croom_find(room->valuestring)) !=
+	    NULL) {
+		reconcile(cr, members, alive);
+		if (cJSON_IsNumber(req) && req->valueint > 0) {
+			struct admit *a = admit_by_req((unsigned)req->valueint);
+
+			if (a != NULL && a->cr == cr) {
+				a->written = 1;
+				admit_finish(a, CLUSTER_ADMITTED);
+			}
+		}
+	}
+	cJSON_Delete(o);
+}
+
+/* ---------------------------------------------------------------- messages */
+
+void
+croom_message(const char *channel, const char *msg, size_t len)
+{
+	struct croom *cr;
+	cJSON *o;
+	const cJSON *t, *node;
+	struct ghost *g;
+
+	if (strncmp(channel, CL_ROOM_CHAN, strlen(CL_ROOM_CHAN)) != 0 ||
+	    (cr = croom_find(channel + strlen(CL_ROOM_CHAN))) == NULL)
+		return;
+	if ((o = cJSON_ParseWithLength(msg, len)) == NULL)
+		return;
+	t = cJSON_GetObjectItemCaseSensitive(o, "t");
+	node = cJSON_GetObjectItemCaseSensitive(o, "node");
+	if (!cJSON_IsString(t) || !cJSON_IsString(node) ||
+	    strcmp(node->valuestring, cl.id) == 0) {
+		cJSON_Delete(o);
+		return;		/* ours: our room process had it first */
+	}
+	cl.st.received++;
+	if (strcmp(t->valuestring, "join") == 0) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "m");
+		const char *sid = jstr(m, "socketId", SID_MAX);
+
+		if (sid != NULL && (g = ghost_find(cr, sid)) != NULL)
+			ghost_update(cr, g, m, 1);
+		else if (sid != NULL && (g = ghost_new(m)) != NULL) {
+			struct room *r = local_room(cr);
+
+			ghost_add(cr, g, r == NULL || r->count == 0);
+		}
+	} else if (strcmp(t->valuestring, "leave") == 0) {
+		const char *sid = jstr(o, "sid", SID_MAX);
+		const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o,
+		    "reason");
+
+		if (sid != NULL && (g = ghost_find(cr, sid)) != NULL)
+			ghost_remove(cr, g, cJSON_IsNumber(reason) ?
+			    reason->valueint & 0xff : IPC_LEAVE_DISCONNECT);
+	} else if (strcmp(t->valuestring, "ev") == 0) {
+		const cJSON *from = cJSON_GetObjectItemCaseSensitive(o, "from");
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "p");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "m");
+		const char *e = jstr(o, "e", 64);
+		const char *sid = jstr(from, "socketId", SID_MAX);
+		const char *uid = jstr(from, "userId", UID_MAX);
+		const cJSON *user = cJSON_GetObjectItemCaseSensitive(from,
+		    "user");
+		int event = e ? ipc_event_by_name(e) : 0;
+
+		if (event <= 0 || sid == NULL || uid == NULL ||
+		    !cJSON_IsObject(user) || !cJSON_IsObject(p)) {
+			cJSON_Delete(o);
+			return;
+		}
+		g = ghost_find(cr, sid);
+		if (g != NULL && cJSON_IsObject(m))
+			ghost_update(cr, g, m, 0);
+		if (g != NULL)
+			push_event(local_room(cr), g, NULL, NULL, NULL, event,
+			    p);
+		else {
+			char *uj = cJSON_PrintUnformatted(user);
+
+			if (uj == NULL)
+				fatal("cJSON_PrintUnformatted");
+			push_event(local_room(cr), NULL, sid, uid, uj, event,
+			    p);
+			cJSON_free(uj);
+		}
+	}
+	cJSON_Delete(o);
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+void
+cluster_member_joined(struct membership *m)
+{
+	if (!cl.on)
+		return;
+	croom_get(m->room->name)->nlocal++;
+}
+
+void
+cluster_member_left(struct room *r, struct client *c, int reason)
+{
+	struct croom *cr;
+
+	if (!cl.on || (cr = croom_find(r->name)) == NULL)
+		return;
+	send_leave(r->name, sio_socket_id(c->sock), reason);
+	if (cr->nlocal > 0)
+		cr->nlocal--;
+	if (cr->nlocal == 0 && cr->admits == NULL)
+		croom_release(cr);
+}
+
+/* No local member left: forget the room's remote members and stop
+ * listening to it. */
+static void
+croom_release(struct croom *cr)
+{
+	struct croom **pp;
+	struct ghost *g;
+	char nodekey[256];
+
+	while ((g = cr->ghosts) != NULL) {
+		cr->ghosts = g->next;
+		push_leave(local_room(cr), g, IPC_LEAVE_DISCONNECT);
+		ghost_free(g);
+	}
+	if (cr->sub != 0)
+		redis_link_unsubscribe(cl.sub, cr->chan);
+	if (cl.ready) {
+		const char *av[3] = { "SREM", nodekey, cr->name };
+		size_t len[3];
+
+		snprintf(nodekey, sizeof(nodekey), CL_NODE_KEY "%s:rooms",
+		    cl.id);
+		len[0] = 4;
+		len[1] = strlen(nodekey);
+		len[2] = strlen(cr->name);
+		redis_link_cmd(cl.cmd, NULL, NULL, 3, av, len);
+	}
+	for (pp = &buckets[bucket(cr->name)]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == cr) {
+			*pp = cr->hnext;
+			break;
+		}
+	ncrooms--;
+	free(cr->name);
+	free(cr->key);
+	free(cr->chan);
+	free(cr);
+}
+
+void
+cluster_event(struct gateway *gw, const char *room, struct client *c,
+    int event, int guest, const cJSON *payload)
+{
+	struct croom *cr = croom_find(room);
+	cJSON *o, *from;
+	char *msg;
+	const char *name = ipc_event_name(event);
+	int update = 0;
+
+	if (!cl.on || name == NULL)
+		return;
+	switch (event) {
+	case IPC_EV_VIDEO_TOGGLE_AUDIO:
+	case IPC_EV_VIDEO_TOGGLE_VIDEO:
+	case IPC_EV_VIDEO_SCREEN_SHARE_START:
+	case IPC_EV_VIDEO_SCREEN_SHARE_STOP:
+	case IPC_EV_PRESENCE_STATUS_CHANGE:
+		/* State: Redis must have it even if nobody else is here
+		 * yet, for whoever joins next. */
+		update = !guest && cr != NULL;
+		break;
+	}
+	/*
+	 * Always published, even when we know of nobody elsewhere: a member
+	 * who just joined on another gateway has its ack (and may be sent
+	 * to) before its join reaches us.  Guests (study chat from outside
+	 * the room) cannot know who is there at all.
+	 */
+	if (!guest && cr == NULL)
+		return;
+	if (event == IPC_EV_VIDEO_OFFER || event == IPC_EV_VIDEO_ANSWER ||
+	    event == IPC_EV_VIDEO_ICE_CANDIDATE) {
+		const cJSON *to = cJSON_GetObjectItemCaseSensitive(payload,
+		    "to");
+
+		if (cr == NULL || !cJSON_IsString(to) ||
+		    ghost_find(cr, to->valuestring) == NULL)
+			return;		/* for a local socket, done */
+	}
+	if (!cl.ready) {
+		cl.st.dropped++;
+		log_debug("redis away: %s in %s not sent to other gateways",
+		    name, room);
+		return;
+	}
+	o = message("ev");
+	cJSON_AddStringToObject(o, "e", name);
+	from = cJSON_AddObjectToObject(o, "from");
+	cJSON_AddStringToObject(from, "socketId", sio_socket_id(c->sock));
+	cJSON_AddStringToObject(from, "userId", c->user_id);
+	cJSON_AddItemToObject(from, "user", cJSON_Duplicate(c->user, 1));
+	cJSON_AddItemToObject(o, "p", cJSON_Duplicate(payload, 1));
+	if (update) {
+		struct room *r = room_find(gw, room);
+		struct membership *m = r ? room_membership(r, c) : NULL;
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(payload,
+		    "status");
+		char *mj = member_json(c, m, event ==
+		    IPC_EV_PRESENCE_STATUS_CHANGE && cJSON_IsString(st) ?
+		    st->valuestring : NULL);
+		const char *av[5];
+
+		cJSON_AddItemToObject(o, "m", cJSON_Parse(mj));
+		msg = print_free(o);
+		av[0] = cr->key;
+		av[1] = sio_socket_id(c->sock);
+		av[2] = mj;
+		av[3] = cr->chan;
+		av[4] = msg;
+		if (cl_eval(cl_lua_update, 1, 5, av, NULL, NULL) == 0)
+			cl.st.published++;
+		cJSON_free(mj);
+	} else {
+		char *chan = str_cat(CL_ROOM_CHAN, room);
+
+		msg = print_free(o);
+		cl_publish(chan, msg);
+		free(chan);
+	}
+	cJSON_free(msg);
+}
+
+unsigned
+cluster_remote_count(const char *room)
+{
+	struct croom *cr;
+
+	if (!cl.on || (cr = croom_find(room)) == NULL)
+		return 0;
+	return cr->nghosts;
+}
+
+int
+cluster_has_member(const char *room, const char *socket_id)
+{
+	struct croom *cr;
+
+	if (!cl.on || (cr = croom_find(room)) == NULL)
+		return 0;
+	return ghost_find(cr, socket_id) != NULL;
+}
+
+void
+cluster_replay(struct room *r, void (*push)(void *, uint64_t, const void *,
+    size_t), void *arg)
+{
+	struct croom *cr;
+	struct buf b = BUF_INIT;
+
+	if (!cl.on || (cr = croom_find(r->name)) == NULL)
+		return;
+	for (struct ghost *g = cr->ghosts; g != NULL; g = g->next) {
+		buf_reset(&b);
+		join_body(&b, g, IPC_M_REPLAY);
+		push(arg, g->conn, b.data, b.len);
+	}
+	buf_free(&b);
+}
+
+/* ---------------------------------------------------------------- session */
+
+void
+croom_subscribe_all(void)
+{
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
+			if (cl_subscribe(cr->chan) == 0)
+				cr->sub = 1;
+}
+
+void
+croom_subscribed(const char *channel)
+{
+	struct croom *cr;
+
+	if (strncmp(channel, CL_ROOM_CHAN, strlen(CL_ROOM_CHAN)) != 0 ||
+	    (cr = croom_find(channel + strlen(CL_ROOM_CHAN))) == NULL)
+		return;
+	cr->sub = 2;
+	if (!cl.ready)
+		return;		/* croom_session_ready() sends them */
+	admits_each(cr, admit_send_if_started);
+}
+
+void
+croom_session_ready(void)
+{
+	struct outleave *o;
+
+	/* Leaves Redis missed first, then each room as it is now. */
+	while ((o = outbox) != NULL) {
+		outbox = o->next;
+		noutbox--;
+		send_leave(o->room, o->sid, IPC_LEAVE_DISCONNECT);
+		free(o->room);
+		free(o->sid);
+		free(o);
+	}
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
+			if (cr->nlocal > 0)
+				resync(cr);
+	admits_each(NULL, admit_send_if_started);
+}
+
+void
+croom_session_down(void)
+{
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
+			cr->sub = 0;
+	/* Joins in flight go ahead here; Redis learns of them from the
+	 * resync. */
+	admits_each(NULL, admit_fail_local);
+}
+
+void
+croom_tick(void)
+{
+	char req[4] = "0";
+
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext) {
+			const char *av[4] = { cr->key, cr->name, req,
+			    cl.inbox };
+
+			if (cr->sub == 2 && cr->nlocal > 0)
+				cl_eval(cl_lua_snapshot, 1, 4, av, NULL, NULL);
+		}
+}
+
+void
+croom_stop(void)
+{
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		while (buckets[b] != NULL) {
+			struct croom *cr = buckets[b];
+			struct admit *a;
+
+			while ((a = cr->admits) != NULL) {
+				cr->admits = a->next;
+				ev_timer_stop(cl.gw->loop, &a->timer);
+				a->cb(a->arg, CLUSTER_LOCAL);
+				free(a->sid);
+				cJSON_free(a->member);
+				free(a);
+			}
+			cr->nlocal = 0;
+			croom_release(cr);
+		}
+	while (outbox != NULL) {
+		struct outleave *o = outbox;
+
+		outbox = o->next;
+		free(o->room);
+		free(o->sid);
+		free(o);
+	}
+}
+
+unsigned
+croom_count(void)
+{
+	return ncrooms;
+}
+
+unsigned
+croom_remote_total(void)
+{
+	unsigned n = 0;
+
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
+			n += cr->nghosts;
+	return n;
+}
+
+unsigned
+croom_local_total(void)
+{
+	unsigned n = 0;
+
+	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
+		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
+			n += cr->nlocal;
+	return n;
+}
