@@ -285,7 +285,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: coup-bench [options]\n"
-"  --url URL           server (http://127.0.0.1:4000; loopback only)\n"
+"  --url URL[,URL...]  server (http://127.0.0.1:4000; loopback only); several\n"
+"                      gateways of one cluster: client i uses URL i mod n,\n"
+"                      so relay pairs and room members span gateways\n"
 "  --scenario NAME     connect | idle | fanout | relay | churn\n"
 "  --clients N         connect, idle, churn: clients (100)\n"
 "  --duration S        idle: hold time; fanout, relay, churn: send time\n"

@@ -30,9 +30,18 @@ struct sioc_counters sioc_count;
 
 static struct lws_context *ctx;
 static const struct sioc_ops *ops;
-static char host[64];
-static int port;
-static char path[256];
+/*
+ * The servers: one, or several gateways of one cluster (--url A,B): client
+ * idx goes to server idx % nservers, so neighbours (a relay's pair, a
+ * room's members) sit on different gateways.
+ */
+#define SERVERS_MAX	16
+static struct server {
+	char	 host[64];
+	int	 port;
+	char	 path[256];
+} servers[SERVERS_MAX];
+static int nservers;
 static int nsources;
 static char (*sources)[20];
 
@@ -67,10 +76,11 @@ lws_log(int level, const char *line)
 }
 
 static int
-parse_url(const char *url)
+parse_url(const char *url, struct server *sv)
 {
 	const char *p = url, *hs, *he;
 	char prefix[128] = "/socket.io";
+	char *host = sv->host;
 	struct in_addr a;
 	size_t n;
 
@@ -84,7 +94,7 @@ parse_url(const char *url)
 	hs = p;
 	he = hs + strcspn(hs, ":/");
 	n = (size_t)(he - hs);
-	if (n == 0 || n >= sizeof(host)) {
+	if (n == 0 || n >= sizeof(sv->host)) {
 		fprintf(stderr, "coup-bench: %s: no host\n", url);
 		return -1;
 	}
@@ -99,7 +109,7 @@ parse_url(const char *url)
 		    "in 127.0.0.0/8 (or localhost)\n", url);
 		return -1;
 	}
-	port = 80;
+	sv->port = 80;
 	p = he;
 	if (*p == ':') {
 		char *end;
@@ -109,7 +119,7 @@ parse_url(const char *url)
 			fprintf(stderr, "coup-bench: %s: bad port\n", url);
 			return -1;
 		}
-		port = (int)v;
+		sv->port = (int)v;
 		p = end;
 	}
 	/* A path other than "/" replaces the Socket.IO prefix. */
@@ -122,8 +132,37 @@ parse_url(const char *url)
 		memcpy(prefix, p, n);
 		prefix[n] = '\0';
 	}
-	snprintf(path, sizeof(path), "%s/?EIO=4&transport=websocket", prefix);
+	snprintf(sv->path, sizeof(sv->path), "%s/?EIO=4&transport=websocket",
+	    prefix);
 	return 0;
+}
+
+/* "URL[,URL...]" */
+static int
+parse_urls(const char *list)
+{
+	char one[512];
+	const char *p = list;
+
+	nservers = 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (nservers == SERVERS_MAX || n == 0 || n >= sizeof(one)) {
+			fprintf(stderr, "coup-bench: --url: 1 to %d URLs, "
+			    "comma-separated\n", SERVERS_MAX);
+			return -1;
+		}
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (parse_url(one, &servers[nservers]) < 0)
+			return -1;
+		nservers++;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return nservers > 0 ? 0 : -1;
 }
 
 const char *
@@ -140,7 +179,7 @@ sioc_init(struct ev_loop *l, const char *url, int max_clients, int nsrc,
 	void *loops[1] = { l };
 	int i;
 
-	if (parse_url(url) < 0)
+	if (parse_urls(url) < 0)
 		return -1;
 	ops = o;
 	if (nsrc > 0) {
@@ -249,13 +288,14 @@ int
 sioc_connect(struct sioc *c)
 {
 	struct lws_client_connect_info ci;
+	const struct server *sv = &servers[c->idx % nservers];
 
 	memset(&ci, 0, sizeof(ci));
 	ci.context = ctx;
-	ci.address = host;
-	ci.port = port;
-	ci.path = path;
-	ci.host = host;
+	ci.address = sv->host;
+	ci.port = sv->port;
+	ci.path = sv->path;
+	ci.host = sv->host;
 	ci.origin = NULL;	/* no Origin: allowed, like a non-browser */
 	ci.protocol = NULL;
 	ci.local_protocol_name = "coup-bench";
