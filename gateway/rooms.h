@@ -145,6 +145,8 @@ pid_t		 child_pid(const struct child *);
 unsigned	 child_restarts(const struct child *);
 long long	 child_rss(const struct child *);
 int		 child_available(const struct child *);
+/* Running, with nothing sent to it unhandled: its output is all out. */
+int		 child_quiet(const struct child *);
 
 struct supervisor_stats {
 	unsigned		 processes;	/* live */

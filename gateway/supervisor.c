@@ -880,6 +880,13 @@ child_rss(const struct child *c)
 }
 
 int
+child_quiet(const struct child *c)
+{
+	return c != NULL && c->state == C_READY && c->pending.head == NULL &&
+	    c->unacked.head == NULL && ipc_queued(c->chan) == 0;
+}
+
+int
 child_available(const struct child *c)
 {
 	return c != NULL && c->state != C_RETIRING;

@@ -222,6 +222,35 @@ describe('video events (contract §6)', { skip: SKIP }, () => {
       for (const p of [a, b, c]) p.none('error');
     });
 
+    it('a relay never overtakes what its sender did before: status changes, chat and relays arrive in the order sent', async () => {
+      const room = newRoom();
+      const [a, b] = [await g.peer('A'), await g.peer('B')];
+      await joinVideo(b, room);
+      // A joins and at once offers to B (whose id the room-state gave):
+      // B hears that A joined before the offer.
+      const state = await joinVideo(a, room);
+      a.emit('video:offer', { to: b.sid, offer: { ...OFFER, sdp: 'first' } });
+      assert.ok(state.participants.some((p) => p.socketId === b.sid));
+      await b.next('video:offer', { filter: (o) => o && o.offer.sdp === 'first' });
+      const order = () => b.log.map((e) => e.event === 'video:offer' ? `offer:${e.data.offer.sdp}` : e.event);
+      assert.ok(order().indexOf('video:user-joined') < order().indexOf('offer:first'), `user-joined before the offer: ${order().join(', ')}`);
+      // Then, 30 times in one go: a status change, a chat message and a
+      // relay, each sent right after the other.
+      for (let i = 0; i < 30; i++) {
+        a.emit('video:toggle-audio', { roomId: room.roomId, isMuted: i % 2 === 0 });
+        a.emit('chat:video-message', { roomId: room.roomId, message: `m${i}` });
+        a.emit('video:ice-candidate', { to: b.sid, candidate: { ...CANDIDATE, sdpMid: `c${i}` } });
+      }
+      await b.next('video:ice-candidate', { filter: (c) => c && c.candidate.sdpMid === 'c29' });
+      const seen = b.log
+        .filter((e) => ['video:peer-audio-changed', 'chat:video-message-received', 'video:ice-candidate'].includes(e.event))
+        .map((e) => e.event === 'video:ice-candidate' ? `ice:${e.data.candidate.sdpMid}` : e.event === 'chat:video-message-received' ? `chat:${e.data.message}` : `mute:${e.data.isMuted}`);
+      const want = [];
+      for (let i = 0; i < 30; i++) want.push(`mute:${i % 2 === 0}`, `chat:m${i}`, `ice:c${i}`);
+      assert.deepEqual(seen, want);
+      for (const p of [a, b]) p.none('error');
+    });
+
     it('a relay to a socket not in the same video room is refused with NOT_IN_ROOM, and the target gets nothing', async () => {
       const r1 = newRoom();
       const r2 = newRoom();
