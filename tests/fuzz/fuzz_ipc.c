@@ -135,6 +135,9 @@ read_body(const struct ipc_msg *m, struct ipc_reader *r, struct buf *out)
 	case IPC_PROCESSED:
 		u32(r, out);			/* seq */
 		break;
+	case IPC_LOG_LEVEL:
+		u8(r, out);			/* level */
+		break;
 	default:
 		abort();	/* ipc_assemble let an unknown type through */
 	}
