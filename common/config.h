@@ -92,6 +92,10 @@ enum config_type {
 	    "to three times that; more get RATE_LIMITED.")		\
 	X(ROOM_IDLE_TIMEOUT, CONFIG_INT, "30", 0, 86400, NULL, 1,	\
 	    "Seconds an empty room's process lives on before it exits.") \
+	X(MAX_ROOMS, CONFIG_INT, "10000", 1, 1000000, NULL, 1,		\
+	    "Live rooms at most (each has a process, about 1.6 MB); a "	\
+	    "join that would open one more closes an empty room first, " \
+	    "else gets ROOM_UNAVAILABLE.")				\
 	X(ROOM_SPARES, CONFIG_INT, "1", 0, 64, NULL, 1,			\
 	    "Room processes started ahead of need, so that a new room's " \
 	    "first join waits for none to start; 0 starts each on "	\

@@ -480,6 +480,10 @@ join_video(struct ctx *x, const char *study)
 		refuse(x, "ROOM_FULL", "The video room is full");
 		return;
 	}
+	if (!rooms_may_open(x->gw, name)) {
+		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+		return;
+	}
 	if (cluster_active())
 		admit(x, name, max, id, enter_video);
 	else
@@ -804,6 +808,8 @@ join_study(struct ctx *x, const char *study)
 	r = room_find(x->gw, name);
 	if (r != NULL && room_membership(r, x->c) != NULL)
 		succeed(x, "studyId", study);
+	else if (!rooms_may_open(x->gw, name))
+		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 	else if (cluster_active())
 		admit(x, name, 0, study, enter_study);
 	else

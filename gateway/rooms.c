@@ -43,6 +43,37 @@ room_find(struct gateway *gw, const char *name)
 
 static void	room_free(struct room *);
 
+/*
+ * MAX_ROOMS bounds the rooms, hence the room processes: one member could
+ * otherwise open room after room (each keeps a process for
+ * ROOM_IDLE_TIMEOUT once empty) until the machine runs out of processes
+ * for everyone.  At the cap, an empty room waiting out its idle time is
+ * closed first; a join of a room that exists is never refused here.
+ */
+int
+rooms_may_open(struct gateway *gw, const char *name)
+{
+	static double warned = -1e9;
+	unsigned max = (unsigned)config_int(&gw->cfg, CFG_MAX_ROOMS);
+
+	if (nrooms < max || room_find(gw, name) != NULL)
+		return 1;
+	for (unsigned b = 0; b < ROOM_BUCKETS; b++)
+		for (struct room *r = buckets[b]; r != NULL; r = r->hnext)
+			if (r->count == 0 && ev_is_active(&r->idle)) {
+				log_debug("room %s: closed early, MAX_ROOMS "
+				    "reached", r->name);
+				room_free(r);
+				return 1;
+			}
+	if (ev_now(gw->loop) - warned >= 10) {
+		warned = ev_now(gw->loop);
+		log_warnx("rooms: MAX_ROOMS (%u) reached and none is empty; "
+		    "joins of new rooms get ROOM_UNAVAILABLE", max);
+	}
+	return 0;
+}
+
 static void
 on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 {

@@ -97,6 +97,8 @@ void		 clients_foreach(struct gateway *,
 /* ---- rooms.c ---- */
 void		 rooms_init(struct gateway *);
 void		 rooms_shutdown(struct gateway *);
+/* May a join open room `name` (MAX_ROOMS)?  May close an empty room. */
+int		 rooms_may_open(struct gateway *, const char *name);
 struct room	*room_find(struct gateway *, const char *name);
 /* Find or create (starting its process). */
 struct room	*room_get(struct gateway *, const char *name);

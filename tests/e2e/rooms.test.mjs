@@ -398,6 +398,40 @@ describe('rooms are processes', { skip: SKIP }, () => {
     });
   });
 
+  describe('MAX_ROOMS=3', () => {
+    const g = useGateway(['MAX_ROOMS=3', 'ROOM_IDLE_TIMEOUT=60']);
+
+    it('a join that would open a fourth room gets ROOM_UNAVAILABLE; existing rooms still take joins; an empty room is closed early to make room', async () => {
+      const gwPid = g.server.proc.pid;
+      const s = [uniq('s'), uniq('s'), uniq('s'), uniq('s')];
+      const [a, b, c, d] = [await g.peer('A'), await g.peer('B'), await g.peer('C'), await g.peer('D')];
+      await joinVideo(a, s[0]);
+      await joinVideo(b, s[1]);
+      await joinVideo(c, s[2]);
+      // A fourth room: refused, and D hears nothing of it.
+      await expectError(d, 'video:join-room', [{ studyId: s[3], roomId: `study-${s[3]}-main` }], 'ROOM_UNAVAILABLE', '방 입장에 실패했습니다.');
+      assert.equal(roomChild(gwPid, `video:study-${s[3]}-main`), null, 'no process for the refused room');
+      assert.deepEqual(d.all('video:room-state'), []);
+      // An existing room is no new room.
+      const state = await joinVideo(d, s[0]);
+      assert.deepEqual(state.participants.map((p) => p.userId), [a.user.id]);
+      // B leaves: its room waits out ROOM_IDLE_TIMEOUT (60 s) empty, and
+      // is closed at once when a new room needs its place.
+      b.emit('video:leave-room', { roomId: `study-${s[1]}-main` });
+      await pollUntil(async () => {
+        const m = await metrics(g.url);
+        const r = m.roomDetails.find((x) => x.name === `video:study-${s[1]}-main`);
+        return { ok: r && r.participants === 0, value: m.roomDetails };
+      }, { attempts: 50, intervalMs: 50, what: 'B\'s room empty' });
+      const e = await g.peer('E');
+      await joinVideo(e, s[3]);
+      const m = await metrics(g.url);
+      const names = m.roomDetails.map((x) => x.name).sort();
+      assert.deepEqual(names, [0, 2, 3].map((i) => `video:study-${s[i]}-main`).sort(), safeJson(m.roomDetails));
+      await waitRoomChild(gwPid, `video:study-${s[3]}-main`);
+    });
+  });
+
   describe('ROOM_IDLE_TIMEOUT=1', () => {
     const g = useGateway(['ROOM_IDLE_TIMEOUT=1']);
 

@@ -348,7 +348,7 @@ test_string(void)
 	expect_error(CFG_ALLOWED_ORIGINS, "http://a\nhttp://b",
 	    "ALLOWED_ORIGINS: the value contains a control character",
 	    "a newline in a value refused");
-	expect_error(CFG__COUNT, "1", "no configuration key number 32",
+	expect_error(CFG__COUNT, "1", "no configuration key number 33",
 	    "key out of the table refused");
 }
 
@@ -736,6 +736,7 @@ test_dump_usage(void)
 	    "CHAT_MAX_LENGTH=4000  # default\n"
 	    "RATE_LIMIT_EVENTS=100  # default\n"
 	    "ROOM_IDLE_TIMEOUT=30  # default\n"
+	    "MAX_ROOMS=10000  # default\n"
 	    "ROOM_SPARES=1  # default\n"
 	    "ROOMD_PATH=  # default\n"
 	    "RUN_DIR=/run/coup-signaling  # default\n"
