@@ -2,9 +2,9 @@
  * hash.h - the string hash our small tables use (FNV-1a, 32 bits).
  *
  * The tables it serves are keyed by ids the server made itself (session
- * and socket ids are random) or by room names that only index memberships
- * the server checked, so a plain, fast hash is enough; keymap.c, whose
- * keys come straight from clients, seeds its own.
+ * and socket ids are random), so a plain, fast hash is enough; tables
+ * whose keys a client chooses (room names, keymap.c's) use siphash.h's
+ * keyed hash instead.
  */
 #ifndef COUP_HASH_H
 #define COUP_HASH_H

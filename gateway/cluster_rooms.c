@@ -33,7 +33,7 @@
 #include "cluster.h"
 #include "cluster_int.h"
 #include "gateway.h"
-#include "hash.h"
+#include "siphash.h"
 #include "ipc.h"
 #include "log.h"
 #include "rooms.h"
@@ -108,7 +108,7 @@ static void	admit_finish(struct admit *, int result);
 static unsigned
 bucket(const char *name)
 {
-	return hash_str(name) & (CROOM_BUCKETS - 1);
+	return hash_keyed_str(name) & (CROOM_BUCKETS - 1);
 }
 
 static struct croom *

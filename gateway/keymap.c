@@ -12,6 +12,7 @@
 
 #include "keymap.h"
 #include "log.h"
+#include "siphash.h"
 
 #define KEYMAP_MIN_BUCKETS	64
 
@@ -31,58 +32,6 @@ struct keymap {
 	struct kentry	*oldest, *newest;
 	uint64_t	 k0, k1;	/* SipHash key */
 };
-
-/* ------------------------------------------------------------ SipHash-2-4 */
-
-#define ROTL64(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
-
-#define SIPROUND do {							\
-	v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);	\
-	v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);	\
-} while (0)
-
-static uint64_t
-load_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t
-siphash(uint64_t k0, uint64_t k1, const unsigned char *p, size_t len)
-{
-	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
-	uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
-	uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
-	uint64_t v3 = k1 ^ 0x7465646279746573ULL;
-	uint64_t m, last = (uint64_t)len << 56;
-	size_t i, whole = len - (len % 8);
-
-	for (i = 0; i < whole; i += 8) {
-		m = load_le64(p + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (size_t j = 0; i + j < len; j++)
-		last |= (uint64_t)p[i + j] << (8 * j);
-	v3 ^= last;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= last;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 /* ------------------------------------------------------------------ table */
 
@@ -145,7 +94,7 @@ find(const struct keymap *m, const void *key, size_t len, uint64_t h)
 void *
 keymap_get(const struct keymap *m, const void *key, size_t len)
 {
-	struct kentry *e = find(m, key, len, siphash(m->k0, m->k1, key, len));
+	struct kentry *e = find(m, key, len, siphash24(m->k0, m->k1, key, len));
 
 	return e ? e->value : NULL;
 }
@@ -180,7 +129,7 @@ keymap_put(struct keymap *m, const void *key, size_t len, void *value)
 	memcpy(e->key, key, len);
 	e->len = len;
 	e->value = value;
-	e->hash = siphash(m->k0, m->k1, key, len);
+	e->hash = siphash24(m->k0, m->k1, key, len);
 	if (m->count >= m->nbuckets)
 		grow(m);
 	slot = e->hash & (m->nbuckets - 1);
@@ -221,7 +170,7 @@ unlink_entry(struct keymap *m, struct kentry *e)
 void *
 keymap_remove(struct keymap *m, const void *key, size_t len)
 {
-	struct kentry *e = find(m, key, len, siphash(m->k0, m->k1, key, len));
+	struct kentry *e = find(m, key, len, siphash24(m->k0, m->k1, key, len));
 
 	return e ? unlink_entry(m, e) : NULL;
 }

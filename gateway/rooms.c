@@ -13,7 +13,7 @@
 
 #include "cluster.h"
 #include "ipc.h"
-#include "hash.h"
+#include "siphash.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"
@@ -27,7 +27,7 @@ static unsigned nrooms;
 static unsigned
 name_hash(const char *s)
 {
-	return hash_str(s) & (ROOM_BUCKETS - 1);
+	return hash_keyed_str(s) & (ROOM_BUCKETS - 1);
 }
 
 struct room *
