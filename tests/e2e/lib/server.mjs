@@ -8,8 +8,9 @@
 // lines) with a prefix, and the last lines are kept for error messages.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export const HOST = '127.0.0.1';
@@ -181,6 +182,22 @@ export async function startServer(binary, args = [], options = {}) {
   const port = options.port ?? (await freePort());
   const name = options.name ?? path.basename(binary);
   const fullArgs = hostArgs ? [`HOST=${HOST}`, `PORT=${port}`, ...args] : [...args];
+  // A gateway's run directory (control socket, pid file) is a fresh one
+  // of its own unless the test chose: tests never touch the default
+  // /run/coup-signaling, where an installed gateway may be running.
+  let runDir = null;
+  const CHOICE = /^\s*(RUN_DIR|CONTROL_SOCKET)\s*=/m;
+  const cfg = fullArgs.indexOf('--config');
+  let inFile = false;
+  try {
+    inFile = cfg >= 0 && CHOICE.test(readFileSync(fullArgs[cfg + 1], 'utf8'));
+  } catch {
+    // No such file: the gateway says so itself.
+  }
+  if (path.basename(binary) === 'coup-gateway' && !fullArgs.some((a) => CHOICE.test(a)) && !inFile && !('RUN_DIR' in env)) {
+    runDir = mkdtempSync(path.join(os.tmpdir(), 'coup-run-'));
+    fullArgs.push(`RUN_DIR=${runDir}`);
+  }
   const proc = spawn(binary, fullArgs, {
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -188,7 +205,10 @@ export async function startServer(binary, args = [], options = {}) {
   const server = new ServerProcess({ binary, args: fullArgs, name, port, proc });
   hookExit();
   live.add(proc);
-  server.exited.then(() => live.delete(proc));
+  server.exited.then(() => {
+    live.delete(proc);
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+  });
   const prefix = `[${name}:${port}]`;
   process.stderr.write(`${prefix} started: ${binary} ${fullArgs.join(' ')}\n`);
 
