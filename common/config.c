@@ -764,10 +764,42 @@ config_dump(const struct config *cfg, FILE *fp)
 	}
 }
 
+/*
+ * Words of `text` after `indent` spaces, in lines of at most `width`
+ * columns (a word longer than that gets a line of its own).
+ */
+static void
+print_wrapped(FILE *fp, const char *text, int indent, int width)
+{
+	int col = 0;
+
+	while (*text != '\0') {
+		size_t n;
+
+		while (*text == ' ')
+			text++;
+		n = strcspn(text, " ");
+		if (n == 0)
+			break;
+		if (col > 0 && col + 1 + (int)n > width) {
+			fputc('\n', fp);
+			col = 0;
+		}
+		if (col == 0)
+			col = fprintf(fp, "%*s", indent, "");
+		else
+			col += fprintf(fp, " ");
+		col += fprintf(fp, "%.*s", (int)n, text);
+		text += n;
+	}
+	fputc('\n', fp);
+}
+
 void
 config_usage(FILE *fp, const char *progname)
 {
-	char opt[64];
+	char opt[64], line[512];
+	size_t used;
 
 	fprintf(fp,
 	    "Usage: %s [OPTION]... [KEY=VALUE]...\n"
@@ -807,37 +839,42 @@ config_usage(FILE *fp, const char *progname)
 			break;
 		}
 		fprintf(fp, "  %s, --%s %s\n", d->name, opt, meta);
-		fprintf(fp, "        %s\n        ", d->doc);
+		print_wrapped(fp, d->doc, 8, 78);
 
 		switch (d->type) {
 		case CONFIG_INT:
-			fprintf(fp, "An integer from %lld to %lld", d->min,
-			    d->max);
+			snprintf(line, sizeof(line), "An integer from %lld to "
+			    "%lld", d->min, d->max);
 			break;
 		case CONFIG_STRING:
 			if (d->min > 0)
-				fprintf(fp, "Text of %lld to %lld bytes",
-				    d->min, d->max);
+				snprintf(line, sizeof(line), "Text of %lld to "
+				    "%lld bytes", d->min, d->max);
 			else
-				fprintf(fp, "Text of at most %lld bytes",
-				    d->max);
+				snprintf(line, sizeof(line), "Text of at most "
+				    "%lld bytes", d->max);
 			break;
 		case CONFIG_ENUM:
-			fprintf(fp, "One of %s", d->choices);
+			snprintf(line, sizeof(line), "One of %s", d->choices);
 			break;
 		case CONFIG_URL:
-			fprintf(fp, "%s URL", k == CFG_REDIS_URL ?
+			snprintf(line, sizeof(line), "%s URL",
+			    k == CFG_REDIS_URL ?
 			    "A redis://, rediss:// or unix:" :
 			    "An http:// or https://");
 			break;
 		}
+		used = strlen(line);
 		if (d->defval == NULL)
-			fprintf(fp, "; unset by default");
+			snprintf(line + used, sizeof(line) - used,
+			    "; unset by default.");
 		else if (*d->defval == '\0')
-			fprintf(fp, "; empty by default");
+			snprintf(line + used, sizeof(line) - used,
+			    "; empty by default.");
 		else
-			fprintf(fp, "; default %s", d->defval);
-		fprintf(fp, ".\n");
+			snprintf(line + used, sizeof(line) - used,
+			    "; default %s.", d->defval);
+		print_wrapped(fp, line, 8, 78);
 		if (d->reloadable)
 			fprintf(fp, "        SIGHUP may change it.\n");
 	}
