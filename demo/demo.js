@@ -39,6 +39,7 @@
     chat: [], // {userId, name, message, socketId, timestamp}
     seen: {}, // event name -> how many arrived (for tests)
     audioCtx: null,
+    speakingNode: null, // the speaking detector on the audio thread
   };
   window.demo = state;
 
@@ -124,14 +125,42 @@
     return state.local.getVideoTracks()[0] || null;
   }
 
-  /** Watch the microphone's level; tell the room when speaking starts or stops. */
-  function watchSpeaking() {
+  function setSpeaking(speaking) {
+    if (speaking === state.speaking) return;
+    state.speaking = speaking;
+    if (state.phase === 'joined') state.socket.emit('video:speaking', { roomId: state.roomId, speaking });
+    renderParticipants();
+  }
+
+  /**
+   * Watch the microphone's level; tell the room when speaking starts or
+   * stops. On the audio thread (speaking-worklet.js) where the browser
+   * has AudioWorklet, since a background tab's timers run once a second;
+   * else by sampling an analyser.
+   */
+  async function watchSpeaking() {
     const track = state.local.getAudioTracks()[0];
     if (!track || !window.AudioContext) return;
     const ctx = state.audioCtx || new AudioContext();
     state.audioCtx = ctx;
     ctx.resume().catch(() => {});
     const src = ctx.createMediaStreamSource(new MediaStream([track]));
+    if (ctx.audioWorklet && window.AudioWorkletNode) {
+      try {
+        await ctx.audioWorklet.addModule('speaking-worklet.js');
+        const node = new AudioWorkletNode(ctx, 'speaking-detector', {
+          numberOfInputs: 1,
+          numberOfOutputs: 0, // pulled by the browser all the same
+          processorOptions: { level: SPEAKING_LEVEL, holdSeconds: SPEAKING_HOLD_MS / 1000 },
+        });
+        node.port.onmessage = (e) => setSpeaking(Boolean(e.data && e.data.speaking));
+        src.connect(node);
+        state.speakingNode = node;
+        return;
+      } catch (err) {
+        console.log(`speaking detector: ${err && err.message}; sampling instead`);
+      }
+    }
     const an = ctx.createAnalyser();
     an.fftSize = 1024;
     src.connect(an);
@@ -144,12 +173,7 @@
       const rms = Math.sqrt(sum / buf.length);
       const now = Date.now();
       if (rms > SPEAKING_LEVEL && !state.muted) lastLoud = now;
-      const speaking = now - lastLoud < SPEAKING_HOLD_MS;
-      if (speaking !== state.speaking) {
-        state.speaking = speaking;
-        if (state.phase === 'joined') state.socket.emit('video:speaking', { roomId: state.roomId, speaking });
-        renderParticipants();
-      }
+      setSpeaking(now - lastLoud < SPEAKING_HOLD_MS);
     }, 100);
   }
 
@@ -354,7 +378,7 @@
     setStatus('Opening camera and microphone...');
     state.local = await openLocalMedia();
     $('local-video').srcObject = state.local;
-    watchSpeaking();
+    watchSpeaking(); // not awaited: the call does not wait for it
     const auth = { userId };
     if (token) auth.token = token;
     state.socket = window.io({ auth, transports: ['websocket', 'polling'] });
@@ -369,6 +393,11 @@
     }
     for (const id of [...state.peers.keys()]) dropPeer(id);
     clearInterval(state.levelTimer);
+    if (state.speakingNode) {
+      state.speakingNode.port.onmessage = null;
+      state.speakingNode.disconnect();
+      state.speakingNode = null;
+    }
     for (const s of [state.local, state.screen]) if (s) for (const t of s.getTracks()) t.stop();
     if (state.phase !== 'refused') {
       state.phase = 'left';

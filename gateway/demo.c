@@ -1,8 +1,9 @@
 /*
  * demo.c - the demo video call page at /demo: a few static files.
  *
- * The page (index.html, demo.js, demo.css, and socket.io-client's own
- * bundle, socket.io.min.js, which `make` copies from demo/node_modules)
+ * The page (index.html, demo.js, demo.css, speaking-worklet.js, and
+ * socket.io-client's own bundle, socket.io.min.js, which `make` copies
+ * from demo/node_modules)
  * lets anyone try a real call against this gateway with nothing but a
  * browser.  It is on in development mode and off in production unless
  * DEMO=on, since a production gateway has no business serving pages.
