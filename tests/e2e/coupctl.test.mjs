@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, chmodSync, writeFileSync, rmSync, statSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, chmodSync, writeFileSync, rmSync, statSync, existsSync } from 'node:fs';
 
 import { startServer, binaryFromEnv, skipReason, runToExit } from './lib/server.mjs';
 import { safeJson, pollUntil, waitFor, withTimeout } from './lib/wait.mjs';
@@ -25,6 +25,7 @@ import { request } from './lib/eio-polling.mjs';
 import { Clients } from './lib/sio-client.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
 import { uniq, Peer as CoupPeer } from './lib/coup.mjs';
+import { readProc, namesRoom } from './lib/proc.mjs';
 
 const GATEWAY = binaryFromEnv('COUP_GATEWAY');
 const COUPCTL = binaryFromEnv('COUPCTL');
@@ -658,21 +659,12 @@ async function joinVideo(peer, studyId, roomId = `study-${studyId}-main`) {
   return peer.next('video:room-state', { filter: (e) => e && (e.roomId === undefined || e.roomId === roomId), what: `video:room-state after joining ${roomId}` });
 }
 
-function readProc(pid, file) {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
 /** A live (not zombie) process, child of `parent`, whose command line names `room`. */
 function isRoomProcess(pid, parent, room) {
   const status = readProc(pid, 'status');
   if (status === null || /^State:\s+Z/m.test(status)) return false;
   if (!new RegExp(`^PPid:\\s+${parent}$`, 'm').test(status)) return false;
-  const argv = (readProc(pid, 'cmdline') ?? '').split('\0');
-  return argv.slice(1).some((a) => a === room || a.split(/\s+/).includes(room));
+  return namesRoom((readProc(pid, 'cmdline') ?? '').split('\0'), room);
 }
 
 /** One request line on the control socket, raw; resolves with the answer text and whether the gateway closed. */

@@ -8,7 +8,7 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 
 import { startServer, binaryFromEnv, skipReason } from './lib/server.mjs';
 import { safeJson, pollUntil, delay } from './lib/wait.mjs';
@@ -16,6 +16,7 @@ import { request } from './lib/eio-polling.mjs';
 import { Clients } from './lib/sio-client.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
 import { uniq, Peer, assertRefusal, expectError, useGateway } from './lib/coup.mjs';
+import { readProc, childrenOf, cmdline, procState, roomChild } from './lib/proc.mjs';
 
 const GATEWAY = binaryFromEnv('COUP_GATEWAY');
 const SKIP = skipReason('COUP_GATEWAY') || (process.platform !== 'linux' ? 'needs /proc (Linux)' : false);
@@ -35,43 +36,6 @@ async function joinVideo(peer, studyId, roomId = `study-${studyId}-main`) {
 }
 
 // ---- /proc --------------------------------------------------------------
-
-function readProc(pid, file) {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-/** The children of `pid` (all its threads'), from /proc/<pid>/task/<tid>/children. */
-function childrenOf(pid) {
-  const out = new Set();
-  let tids = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  for (const tid of tids) {
-    const s = readProc(pid, `task/${tid}/children`);
-    if (s) for (const c of s.trim().split(/\s+/).filter(Boolean)) out.add(Number(c));
-  }
-  return [...out];
-}
-
-function cmdline(pid) {
-  const s = readProc(pid, 'cmdline');
-  return s === null ? null : s.split('\0').filter(Boolean);
-}
-
-/** State letter of a process (R, S, Z, ...), or null when it is gone. */
-function procState(pid) {
-  const s = readProc(pid, 'status');
-  if (s === null) return null;
-  const m = /^State:\s+(\S)/m.exec(s);
-  return m ? m[1] : '?';
-}
 
 function describeChildren(gwPid) {
   return childrenOf(gwPid)
@@ -97,19 +61,6 @@ async function waitSpares(url, gwPid, n, { not = [], what } = {}) {
     },
     { attempts: 200, intervalMs: 50, what: what ?? `${n} ready spare coup-roomd children of ${gwPid}` },
   );
-}
-
-/** The live coup-roomd child of the gateway serving `room` (e.g. "video:x"), or null. */
-function roomChild(gwPid, room) {
-  for (const pid of childrenOf(gwPid)) {
-    const argv = cmdline(pid);
-    if (!argv || argv.length === 0) continue;
-    if (procState(pid) === 'Z') continue;
-    // The room name is one argument (or one word of one, for a process
-    // that rewrites its title).
-    if (argv.slice(1).some((a) => a === room || a.split(/\s+/).includes(room))) return { pid, argv };
-  }
-  return null;
 }
 
 async function waitRoomChild(gwPid, room, { notPid = null, what } = {}) {

@@ -7,7 +7,7 @@
 // (default /usr/bin/chromium), BROWSER_ARTIFACTS (screenshots).
 
 import { before, after, afterEach } from 'node:test';
-import { mkdtempSync, mkdirSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { chromium } from 'playwright-core';
 
 import { startServer, binaryFromEnv } from '../../e2e/lib/server.mjs';
 import { startMockApi } from '../../e2e/lib/mock-api.mjs';
+import { roomChild } from '../../e2e/lib/proc.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const GATEWAY = binaryFromEnv('COUP_GATEWAY');
@@ -216,40 +217,9 @@ async function openPage(ctx, room, user, { token, label }) {
   return dp;
 }
 
-// ---- /proc: the room's coup-roomd child of the gateway ------------------
-
-function readProc(pid, file) {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-function childrenOf(pid) {
-  const out = new Set();
-  let tids = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  for (const tid of tids) {
-    const s = readProc(pid, `task/${tid}/children`);
-    if (s) for (const c of s.trim().split(/\s+/).filter(Boolean)) out.add(Number(c));
-  }
-  return [...out];
-}
-
 /** The pid of the live coup-roomd child of `gwPid` serving `room`, or null. */
 export function roomChildPid(gwPid, room) {
-  for (const pid of childrenOf(gwPid)) {
-    const argv = (readProc(pid, 'cmdline') ?? '').split('\0').filter(Boolean);
-    const st = /^State:\s+(\S)/m.exec(readProc(pid, 'status') ?? '');
-    if (!st || st[1] === 'Z') continue;
-    if (argv.slice(1).some((a) => a === room || a.split(/\s+/).includes(room))) return pid;
-  }
-  return null;
+  return roomChild(gwPid, room)?.pid ?? null;
 }
 
 /** Poll `fn` (in this process) until it returns a truthy value; bounded. */
