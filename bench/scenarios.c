@@ -599,6 +599,74 @@ fanout_step(double rate, int *ok, double *dps)
 	return p99;
 }
 
+/* One step of a --find-max search: run at `rate`, say whether it held,
+ * and a figure to keep of the best step that held. */
+typedef void (*find_step)(double rate, int *ok, double *figure);
+
+/*
+ * --find-max: double the rate until a step fails, then bisect between the
+ * last good and the first bad rate, to within 10%; at most 14 steps, and
+ * only while --max-seconds (less `reserve` seconds for the end) leaves
+ * time for one more step (--duration plus `slack`).  A lost connection,
+ * or a rate under `min_rate`, ends it; `settle` seconds pass between
+ * steps.  Each step is one item of "steps" in the report.  Returns the
+ * highest rate that held (0: none), and that step's figure in *figure.
+ */
+static double
+find_max(find_step step, double rate, double min_rate, double reserve,
+    double slack, double settle, double *figure)
+{
+	double good = 0, bad = 0, fig = 0, r = rate, t_start = now_s();
+	struct tree_sample s0, s1;
+	int ok;
+
+	for (int n = 0; n < 14; n++) {
+		double left = opt.max_seconds - (now_s() - t_start) - reserve;
+
+		if (left < opt.duration + slack) {
+			report_note("--find-max stopped early: --max-seconds "
+			    "leaves no time for a step");
+			break;
+		}
+		report_begin_array_item("steps");
+		sample(&s0);
+		step(r, &ok, &fig);
+		sample(&s1);
+		if (s0.ok && s1.ok)
+			report_num("server_cpu_percent",
+			    tree_cpu_percent(&s0, &s1), "% of a core");
+		report_str("held", ok ? "yes" : "no");
+		report_end_array_item();
+		if (ok) {
+			good = r;
+			if (figure != NULL)
+				*figure = fig;
+		} else
+			bad = r;
+		if (n_lost > 0)
+			break;
+		if (bad == 0)
+			r *= 2;
+		else if (good == 0)
+			r /= 2;	/* even the first rate failed */
+		else if (bad - good <= good * 0.1)
+			break;	/* within 10%: good enough */
+		else
+			r = (good + bad) / 2;
+		if (r < min_rate)
+			break;
+		if (settle > 0)
+			run_for(settle);
+	}
+	return good;
+}
+
+static void
+fanout_find_step(double rate, int *ok, double *dps)
+{
+	(void)fanout_step(rate, ok, dps);
+}
+
 static int
 run_fanout(void)
 {
@@ -632,55 +700,11 @@ run_fanout(void)
 		if (deliveries < sent * (uint64_t)opt.members)
 			rc = 1;
 	} else {
-		/* As relay's: double the per-member rate until a step
-		 * fails, then bisect between the last good and the first
-		 * bad rate; at most 14 steps, and only while the time left
-		 * allows one more. */
-		double good = 0, bad = 0, good_dps = 0, r = rate;
-		double t_start = now_s();
-		int step;
+		double good_dps = 0;
+		/* A failed step's backlog clears before the next one. */
+		double good = find_max(fanout_find_step, rate, 0.1, 15.0, 7.0,
+		    1.0, &good_dps);
 
-		for (step = 0; step < 14; step++) {
-			double left = opt.max_seconds - (now_s() - t_start) -
-			    15.0;
-
-			if (left < opt.duration + 7.0) {
-				report_note("--find-max stopped early: "
-				    "--max-seconds leaves no time for a "
-				    "step");
-				break;
-			}
-			report_begin_array_item("steps");
-			sample(&s0);
-			(void)fanout_step(r, &ok, &dps);
-			sample(&s1);
-			if (s0.ok && s1.ok)
-				report_num("server_cpu_percent",
-				    tree_cpu_percent(&s0, &s1),
-				    "% of a core");
-			report_str("held", ok ? "yes" : "no");
-			report_end_array_item();
-			if (ok) {
-				good = r;
-				good_dps = dps;
-			} else
-				bad = r;
-			if (n_lost > 0)
-				break;
-			if (bad == 0)
-				r *= 2;
-			else if (good == 0)
-				r /= 2;	/* even the first rate failed */
-			else if (bad - good <= good * 0.1)
-				break;	/* within 10%: good enough */
-			else
-				r = (good + bad) / 2;
-			if (r < 0.1)
-				break;
-			/* Let a failed step's backlog clear before the
-			 * next one measures. */
-			run_for(1.0);
-		}
 		report_num("max_rate_per_member_p99_under_5ms", good,
 		    "msg/s");
 		report_num("max_deliveries_per_s_p99_under_5ms", good_dps,
@@ -716,6 +740,13 @@ relay_step(double rate, int *ok)
 	*ok = got >= sent && sent >= (uint64_t)(0.95 * rate * secs) &&
 	    p99 < 5000000;
 	return p99;
+}
+
+static void
+relay_find_step(double rate, int *ok, double *unused)
+{
+	(void)unused;
+	(void)relay_step(rate, ok);
 }
 
 static int
@@ -759,49 +790,9 @@ run_relay(void)
 			rc = 1;
 		}
 	} else {
-		/* Double until a step fails, then bisect between the last
-		 * good and the first bad rate; at most 14 steps, and only
-		 * while the time left allows one more. */
-		double good = 0, bad = 0, r = rate, t_start = now_s();
-		int step;
+		double good = find_max(relay_find_step, rate, 1.0, 10.0, 5.0,
+		    0.0, NULL);
 
-		for (step = 0; step < 14; step++) {
-			double left = opt.max_seconds - (now_s() - t_start) -
-			    10.0;
-
-			if (left < opt.duration + 5.0) {
-				report_note("--find-max stopped early: "
-				    "--max-seconds leaves no time for a "
-				    "step");
-				break;
-			}
-			report_begin_array_item("steps");
-			sample(&s0);
-			(void)relay_step(r, &ok);
-			sample(&s1);
-			if (s0.ok && s1.ok)
-				report_num("server_cpu_percent",
-				    tree_cpu_percent(&s0, &s1),
-				    "% of a core");
-			report_str("held", ok ? "yes" : "no");
-			report_end_array_item();
-			if (ok)
-				good = r;
-			else
-				bad = r;
-			if (bad == 0)
-				r *= 2;
-			else if (good == 0)
-				r /= 2;	/* even the first rate failed */
-			else if (bad - good <= good * 0.1)
-				break;	/* within 10%: good enough */
-			else
-				r = (good + bad) / 2;
-			if (r < 1)
-				break;
-			if (n_lost > 0)
-				break;
-		}
 		report_num("max_rate_p99_under_5ms", good, "relays/s");
 	}
 	report_errors();
