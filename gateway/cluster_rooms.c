@@ -323,6 +323,20 @@ ghost_remove(struct croom *cr, struct ghost *g, int reason)
 	ghost_free(g);
 }
 
+/* A media-flag event of remote member g: {roomId[, field: on]}. */
+static void
+push_flag(struct room *r, const struct ghost *g, int event,
+    const char *field, int on)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "roomId", r->id);
+	if (field != NULL)
+		cJSON_AddBoolToObject(p, field, on);
+	push_event(r, g, NULL, NULL, NULL, event, p);
+	cJSON_Delete(p);
+}
+
 /* A record says something new about a member we know: tell the room
  * process through the events that would have said it. */
 static void
@@ -340,33 +354,16 @@ ghost_update(struct croom *cr, struct ghost *g, const cJSON *m, int tell)
 		if (tell && r != NULL && r->kind == ROOM_VIDEO) {
 			uint8_t diff = nf ^ g->flags;
 
-			if (diff & IPC_M_MUTED) {
-				p = cJSON_CreateObject();
-				cJSON_AddStringToObject(p, "roomId", r->id);
-				cJSON_AddBoolToObject(p, "isMuted",
-				    nf & IPC_M_MUTED);
-				push_event(r, g, NULL, NULL, NULL,
-				    IPC_EV_VIDEO_TOGGLE_AUDIO, p);
-				cJSON_Delete(p);
-			}
-			if (diff & IPC_M_VIDEO_OFF) {
-				p = cJSON_CreateObject();
-				cJSON_AddStringToObject(p, "roomId", r->id);
-				cJSON_AddBoolToObject(p, "isVideoOff",
-				    nf & IPC_M_VIDEO_OFF);
-				push_event(r, g, NULL, NULL, NULL,
-				    IPC_EV_VIDEO_TOGGLE_VIDEO, p);
-				cJSON_Delete(p);
-			}
-			if (diff & IPC_M_SHARING) {
-				p = cJSON_CreateObject();
-				cJSON_AddStringToObject(p, "roomId", r->id);
-				push_event(r, g, NULL, NULL, NULL,
-				    (nf & IPC_M_SHARING) ?
+			if (diff & IPC_M_MUTED)
+				push_flag(r, g, IPC_EV_VIDEO_TOGGLE_AUDIO,
+				    "isMuted", nf & IPC_M_MUTED);
+			if (diff & IPC_M_VIDEO_OFF)
+				push_flag(r, g, IPC_EV_VIDEO_TOGGLE_VIDEO,
+				    "isVideoOff", nf & IPC_M_VIDEO_OFF);
+			if (diff & IPC_M_SHARING)
+				push_flag(r, g, (nf & IPC_M_SHARING) ?
 				    IPC_EV_VIDEO_SCREEN_SHARE_START :
-				    IPC_EV_VIDEO_SCREEN_SHARE_STOP, p);
-				cJSON_Delete(p);
-			}
+				    IPC_EV_VIDEO_SCREEN_SHARE_STOP, NULL, 0);
 		}
 		g->flags = nf;
 	}
