@@ -783,6 +783,25 @@ retry:
 	ev_timer_start(loop, &c->timer);
 }
 
+/* A child with no process yet, named `name`, at the head of `list`. */
+static struct child *
+child_new(struct supervisor *s, const char *name, struct child **list)
+{
+	struct child *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->name = strdup(name)) == NULL)
+		fatal("calloc");
+	c->sup = s;
+	ev_init(&c->timer, on_timer);
+	c->timer.data = c;
+	ev_init(&c->reaper, on_reaped);
+	c->reaper.data = c;
+	c->next = *list;
+	*list = c;
+	return c;
+}
+
 struct child *
 child_start(struct supervisor *s, struct room *room)
 {
@@ -791,20 +810,11 @@ child_start(struct supervisor *s, struct room *room)
 
 	if (cooling(s, room->name))
 		return NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->name = strdup(room->name)) == NULL)
-		fatal("calloc");
-	c->sup = s;
+	c = child_new(s, room->name, &s->children);
 	c->room = room;
-	ev_init(&c->timer, on_timer);
-	c->timer.data = c;
-	ev_init(&c->reaper, on_reaped);
-	c->reaper.data = c;
 	room_open_body(c, &b);
 	q_push(&c->pending, qmsg_new(IPC_ROOM_OPEN, b.data, b.len));
 	buf_free(&b);
-	c->next = s->children;
-	s->children = c;
 	spawn(c);
 	return c;
 }
@@ -925,19 +935,9 @@ schedule_refill(struct supervisor *s, double after)
 static void
 spare_new(struct supervisor *s)
 {
-	struct child *c;
+	struct child *c = child_new(s, "(spare)", &s->spares);
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->name = strdup("(spare)")) == NULL)
-		fatal("calloc");
-	c->sup = s;
 	c->spare = 1;
-	ev_init(&c->timer, on_timer);
-	c->timer.data = c;
-	ev_init(&c->reaper, on_reaped);
-	c->reaper.data = c;
-	c->next = s->spares;
-	s->spares = c;
 	spawn(c);
 }
 
