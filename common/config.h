@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "bounds.h"
+
 enum config_type {
 	CONFIG_INT,		/* integer within [min, max] */
 	CONFIG_STRING,		/* free text (may be empty unless min > 0) */
@@ -61,7 +63,7 @@ enum config_type {
 	X(PING_TIMEOUT_MS, CONFIG_INT, "60000", 50, 3600000, NULL, 0,	\
 	    "Time a client has to answer a ping before its session is "	\
 	    "closed (ms).")						\
-	X(MAX_PAYLOAD, CONFIG_INT, "1000000", 1024, 104857600, NULL, 0,	\
+	X(MAX_PAYLOAD, CONFIG_INT, "1000000", 1024, BOUND_PAYLOAD, NULL, 0, \
 	    "Largest Engine.IO packet or long-polling request body, as " \
 	    "Socket.IO's maxHttpBufferSize (bytes).")			\
 	X(CONNECT_TIMEOUT_MS, CONFIG_INT, "45000", 100, 3600000, NULL, 0,	\
@@ -90,12 +92,21 @@ enum config_type {
 	X(RATE_LIMIT_EVENTS, CONFIG_INT, "100", 1, 1000000, NULL, 1,	\
 	    "Events a connection may send per second, in bursts of up "	\
 	    "to three times that; more get RATE_LIMITED.")		\
+	X(RATE_LIMIT_CONNECTS, CONFIG_INT, "5", 1, 100000, NULL, 0,	\
+	    "Socket.IO CONNECT and DISCONNECT packets one connection may " \
+	    "send per second, in bursts of up to three times that; more " \
+	    "CONNECTs are refused without asking the CoUp API, and a "	\
+	    "connection over the limit for 10 s is closed.")		\
 	X(ROOM_IDLE_TIMEOUT, CONFIG_INT, "30", 0, 86400, NULL, 1,	\
 	    "Seconds an empty room's process lives on before it exits.") \
 	X(MAX_ROOMS, CONFIG_INT, "10000", 1, 1000000, NULL, 1,		\
 	    "Live rooms at most (each has a process, about 1.6 MB); a "	\
 	    "join that would open one more closes an empty room first, " \
 	    "else gets ROOM_UNAVAILABLE.")				\
+	X(USER_ROOMS_MAX, CONFIG_INT, "64", 1, 100000, NULL, 1,		\
+	    "Rooms (calls and studies) one connection, and one user over " \
+	    "all of its connections, may be in at once; a join beyond "	\
+	    "that gets ROOM_UNAVAILABLE.")				\
 	X(ROOM_SPARES, CONFIG_INT, "1", 0, 64, NULL, 1,			\
 	    "Room processes started ahead of need, so that a new room's " \
 	    "first join waits for none to start; 0 starts each on "	\

@@ -12,6 +12,7 @@
 
 #include "ipc.h"
 #include "hash.h"
+#include "keymap.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"
@@ -27,6 +28,8 @@ static struct client *by_conn[CLIENT_BUCKETS];
 static struct by_socket *by_sid[CLIENT_BUCKETS];
 static uint64_t next_conn = 1;
 static unsigned nclients;
+/* user id -> struct user, while the user has a connection here. */
+static struct keymap *users;
 
 static unsigned
 sid_hash(const char *s)
@@ -68,6 +71,78 @@ clients_count(struct gateway *gw)
 	return nclients;
 }
 
+/* ---------------------------------------------------------------- users */
+
+static struct user *
+user_get(const char *id)
+{
+	size_t n = strlen(id);
+	struct user *u;
+
+	if (users == NULL)
+		users = keymap_new();
+	if ((u = keymap_get(users, id, n)) == NULL) {
+		if ((u = calloc(1, sizeof(*u))) == NULL ||
+		    (u->id = strdup(id)) == NULL)
+			fatal("calloc");
+		keymap_put(users, id, n, u);
+	}
+	u->nclients++;
+	return u;
+}
+
+static void
+user_put(struct user *u)
+{
+	if (--u->nclients > 0)
+		return;
+	keymap_remove(users, u->id, strlen(u->id));
+	free(u->rooms);
+	free(u->id);
+	free(u);
+}
+
+int
+user_in_room(const struct user *u, const struct room *r)
+{
+	for (unsigned i = 0; i < u->nrooms; i++)
+		if (u->rooms[i].room == r)
+			return 1;
+	return 0;
+}
+
+/*
+ * The distinct rooms a user's connections are in, each with how many of
+ * them: kept as they join and leave, so USER_ROOMS_MAX is checked without
+ * walking the user's connections.  Few entries (at most USER_ROOMS_MAX):
+ * a plain array.
+ */
+void
+user_room_ref(struct user *u, struct room *r, int delta)
+{
+	unsigned i;
+
+	for (i = 0; i < u->nrooms && u->rooms[i].room != r; i++)
+		;
+	if (delta > 0) {
+		if (i == u->nrooms) {
+			if (u->nrooms == u->cap) {
+				u->cap = u->cap ? u->cap * 2 : 4;
+				u->rooms = realloc(u->rooms,
+				    sizeof(*u->rooms) * u->cap);
+				if (u->rooms == NULL)
+					fatal("realloc");
+			}
+			u->rooms[u->nrooms].room = r;
+			u->rooms[u->nrooms++].refs = 0;
+		}
+		u->rooms[i].refs++;
+	} else if (i < u->nrooms && --u->rooms[i].refs == 0)
+		u->rooms[i] = u->rooms[--u->nrooms];
+}
+
+/* ---------------------------------------------------------------- clients */
+
 void
 client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 {
@@ -86,7 +161,8 @@ client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 	c->user_id = strdup(cJSON_IsString(id) ? id->valuestring : "");
 	if (c->user == NULL || c->user_json == NULL || c->user_id == NULL)
 		fatal("client_accepted");
-	c->tokens = -1;		/* events.c fills the bucket on first use */
+	c->owner = user_get(c->user_id);
+	c->rate = (struct rate_bucket)RATE_BUCKET_INIT;
 	b = c->conn & (CLIENT_BUCKETS - 1);
 	c->hnext = by_conn[b];
 	by_conn[b] = c;
@@ -126,6 +202,7 @@ client_gone(struct client *c, const char *reason)
 			break;
 		}
 	nclients--;
+	user_put(c->owner);
 	sio_socket_set_data(c->sock, NULL);
 	cJSON_Delete(c->user);
 	cJSON_free(c->user_json);

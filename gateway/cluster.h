@@ -45,9 +45,11 @@ void	cluster_admit(struct gateway *, struct client *, const char *room,
 unsigned cluster_remote_count(const char *room);
 /* Whether socket_id is a member of the room on another gateway. */
 int	cluster_has_member(const char *room, const char *socket_id);
-/* A checked event of a local client for the room: tell the others. */
+/* A checked event of a local client for the room: tell the others.  The
+ * payload as parsed and as the client wrote it (raw); msg_id: chat's. */
 void	cluster_event(struct gateway *, const char *room, struct client *,
-	    int event, int guest, const cJSON *payload);
+	    int event, int guest, const char *msg_id, const cJSON *payload,
+	    const char *raw, size_t raw_len);
 
 /* rooms.c: a local member joined or left (before it is freed). */
 void	cluster_member_joined(struct membership *);

@@ -30,20 +30,21 @@
 
 #include <hiredis/hiredis.h>
 
+#include "bounds.h"
+#include "checks.h"
 #include "cluster.h"
 #include "cluster_int.h"
 #include "gateway.h"
 #include "siphash.h"
 #include "ipc.h"
+#include "ipc_msg.h"
+#include "json.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
 #define CROOM_BUCKETS	1024		/* power of two */
-#define SID_MAX		64		/* as coup-roomd takes them */
-#define UID_MAX		1024
-#define STATUS_MAX	32
 /* Connection ids of remote members: far above any client's. */
 #define GHOST_CONN_BASE	(UINT64_C(1) << 62)
 
@@ -186,12 +187,18 @@ local_room(struct croom *cr)
 static void
 join_body(struct buf *b, const struct ghost *g, uint8_t extra)
 {
-	ipc_put_u64(b, g->conn);
-	ipc_put_str(b, g->sid, strlen(g->sid));
-	ipc_put_str(b, g->user_id, strlen(g->user_id));
-	ipc_put_str(b, g->user_json, strlen(g->user_json));
-	ipc_put_u8(b, g->flags | extra);
-	ipc_put_u64(b, (uint64_t)g->joined_at);
+	struct ipc_join j = {
+		.conn = g->conn,
+		.socket_id = ipc_str(g->sid),
+		.user_id = ipc_str(g->user_id),
+		.user = ipc_str(g->user_json),
+		.flags = g->flags | extra,
+		.joined_at = g->joined_at,
+	};
+
+	/* ghost_new() held the record to its bounds. */
+	if (ipc_put_join(b, &j) < 0)
+		fatalx("cluster: member %s is over its bounds", g->sid);
 }
 
 static void
@@ -213,36 +220,53 @@ push_leave(struct room *r, const struct ghost *g, int reason)
 
 	if (r == NULL)
 		return;
-	ipc_put_u64(&b, g->conn);
-	ipc_put_u8(&b, (uint8_t)reason);
+	ipc_put_leave(&b, &(struct ipc_leave){ g->conn, (uint8_t)reason });
 	child_send(r->child, IPC_LEAVE, b.data, b.len);
 	buf_free(&b);
 }
 
-/* An event of a remote member g, or of a remote guest (sid, uid, user). */
+/*
+ * An event of a remote member g, or of a remote guest (sid, uid, user):
+ * its payload's text and message id as checked (or made) here.
+ */
 static void
 push_event(struct room *r, const struct ghost *g, const char *sid,
-    const char *uid, const char *user, int event, const cJSON *payload)
+    const char *uid, const char *user, int event, const char *msg_id,
+    const char *payload, size_t len)
 {
 	struct buf b = BUF_INIT;
-	char *text;
+	struct ipc_event_msg e = {
+		.conn = g ? g->conn : 0,
+		.event = (uint16_t)event,
+		.flags = g ? 0 : IPC_E_GUEST,
+		.socket_id = ipc_str(sid),
+		.user_id = ipc_str(uid),
+		.user = ipc_str(user),
+		.msg_id = ipc_str(msg_id),
+		.payload = { payload, len },
+	};
 
 	if (r == NULL)
 		return;
-	if ((text = cJSON_PrintUnformatted(payload)) == NULL)
-		fatal("cJSON_PrintUnformatted");
-	ipc_put_u64(&b, g ? g->conn : 0);
-	ipc_put_u16(&b, (uint16_t)event);
-	ipc_put_u8(&b, g ? 0 : IPC_E_GUEST);
-	if (g == NULL) {
-		ipc_put_str(&b, sid, strlen(sid));
-		ipc_put_str(&b, uid, strlen(uid));
-		ipc_put_str(&b, user, strlen(user));
-	}
-	ipc_put_str(&b, text, strlen(text));
-	cJSON_free(text);
-	child_send(r->child, IPC_EVENT, b.data, b.len);
+	if (ipc_put_event(&b, &e) == 0)
+		child_send(r->child, IPC_EVENT, b.data, b.len);
+	else
+		log_warnx("cluster: an event for %s is over its bounds; "
+		    "dropped", r->name);
 	buf_free(&b);
+}
+
+/* An event we make up for a remote member (its flags, its status). */
+static void
+push_made_event(struct room *r, const struct ghost *g, int event, cJSON *p)
+{
+	char *text = cJSON_PrintUnformatted(p);
+
+	if (text == NULL)
+		fatal("cJSON_PrintUnformatted");
+	push_event(r, g, NULL, NULL, NULL, event, NULL, text, strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(p);
 }
 
 /* ---------------------------------------------------------------- members */
@@ -257,22 +281,47 @@ jstr(const cJSON *o, const char *k, size_t max)
 	return v->valuestring;
 }
 
-/* A member record from Redis or a message; NULL if it is not one. */
+/* An id of a peer's record (socket, user, node): as a client's. */
+static const char *
+jid(const cJSON *o, const char *k, size_t max)
+{
+	const char *s = jstr(o, k, max);
+
+	return s != NULL && check_id_text(s, max) == 0 ? s : NULL;
+}
+
+/* A presence status: as short as a client's must be. */
+static const char *
+jstatus(const cJSON *o)
+{
+	const char *s = jstr(o, "status", 4 * BOUND_STATUS_CHARS);
+
+	return s != NULL && check_chars(s) <= BOUND_STATUS_CHARS ? s : NULL;
+}
+
+/*
+ * A member record from Redis or a peer's message; NULL if it is not one.
+ * A peer is checked like a client: every field to the same bounds, so
+ * what it says can never reach a room process that would refuse it.
+ */
 static struct ghost *
 ghost_new(const cJSON *m)
 {
-	const char *sid = jstr(m, "socketId", SID_MAX);
-	const char *node = jstr(m, "node", 256);
-	const char *uid = jstr(m, "userId", UID_MAX);
-	const char *status = jstr(m, "status", STATUS_MAX);
+	const char *sid = jid(m, "socketId", BOUND_SOCKET_ID);
+	const char *node = jid(m, "node", BOUND_NODE_ID);
+	const char *uid = jid(m, "userId", BOUND_USER_ID);
+	const char *status = jstatus(m);
 	const cJSON *user = cJSON_GetObjectItemCaseSensitive(m, "user");
 	const cJSON *flags = cJSON_GetObjectItemCaseSensitive(m, "flags");
 	const cJSON *at = cJSON_GetObjectItemCaseSensitive(m, "joinedAt");
 	struct ghost *g;
+	long long ms;
 
-	if (sid == NULL || *sid == '\0' || node == NULL || uid == NULL ||
-	    !cJSON_IsObject(user))
+	if (sid == NULL || node == NULL || uid == NULL ||
+	    check_user(user) < 0) {
+		log_debug("cluster: a member record that is not one ignored");
 		return NULL;
+	}
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (g->sid = strdup(sid)) == NULL || (g->node = strdup(node)) ==
 	    NULL || (g->user_id = strdup(uid)) == NULL ||
@@ -282,8 +331,8 @@ ghost_new(const cJSON *m)
 		fatal("strdup");
 	g->flags = cJSON_IsNumber(flags) ? (uint8_t)(flags->valueint &
 	    (IPC_M_MUTED | IPC_M_VIDEO_OFF | IPC_M_SHARING)) : 0;
-	g->joined_at = cJSON_IsNumber(at) ? (long long)at->valuedouble :
-	    timestamp_now_ms();
+	g->joined_at = cJSON_IsNumber(at) && json_safe_integer(at->valuedouble,
+	    &ms) == 0 ? ms : timestamp_now_ms();
 	g->conn = GHOST_CONN_BASE + next_ghost++;
 	return g;
 }
@@ -302,9 +351,7 @@ ghost_add(struct croom *cr, struct ghost *g, int silent)
 		/* The room process learns a status from its event. */
 		p = cJSON_CreateObject();
 		cJSON_AddStringToObject(p, "status", g->status);
-		push_event(r, g, NULL, NULL, NULL,
-		    IPC_EV_PRESENCE_STATUS_CHANGE, p);
-		cJSON_Delete(p);
+		push_made_event(r, g, IPC_EV_PRESENCE_STATUS_CHANGE, p);
 	}
 }
 
@@ -333,8 +380,7 @@ push_flag(struct room *r, const struct ghost *g, int event,
 	cJSON_AddStringToObject(p, "roomId", r->id);
 	if (field != NULL)
 		cJSON_AddBoolToObject(p, field, on);
-	push_event(r, g, NULL, NULL, NULL, event, p);
-	cJSON_Delete(p);
+	push_made_event(r, g, event, p);
 }
 
 /* A record says something new about a member we know: tell the room
@@ -344,7 +390,7 @@ ghost_update(struct croom *cr, struct ghost *g, const cJSON *m, int tell)
 {
 	struct room *r = local_room(cr);
 	const cJSON *flags = cJSON_GetObjectItemCaseSensitive(m, "flags");
-	const char *status = jstr(m, "status", STATUS_MAX);
+	const char *status = jstatus(m);
 	uint8_t nf;
 	cJSON *p;
 
@@ -375,9 +421,8 @@ ghost_update(struct croom *cr, struct ghost *g, const cJSON *m, int tell)
 		if (tell && r != NULL && r->kind == ROOM_STUDY) {
 			p = cJSON_CreateObject();
 			cJSON_AddStringToObject(p, "status", status);
-			push_event(r, g, NULL, NULL, NULL,
-			    IPC_EV_PRESENCE_STATUS_CHANGE, p);
-			cJSON_Delete(p);
+			push_made_event(r, g, IPC_EV_PRESENCE_STATUS_CHANGE,
+			    p);
 		}
 	}
 }
@@ -767,8 +812,8 @@ reconcile(struct croom *cr, const cJSON *members, const cJSON *alive)
 	for (g = cr->ghosts; g != NULL; g = g->next)
 		g->seen = 0;
 	cJSON_ArrayForEach(m, members) {
-		const char *node = jstr(m, "node", 256);
-		const char *sid = jstr(m, "socketId", SID_MAX);
+		const char *node = jid(m, "node", BOUND_NODE_ID);
+		const char *sid = jid(m, "socketId", BOUND_SOCKET_ID);
 
 		if (node == NULL || sid == NULL || strcmp(node, cl.id) == 0)
 			continue;
@@ -790,7 +835,7 @@ reconcile(struct croom *cr, const cJSON *members, const cJSON *alive)
 void
 croom_inbox(const char *msg, size_t len)
 {
-	cJSON *o = cJSON_ParseWithLength(msg, len);
+	cJSON *o = json_parse_strict(msg, len, NULL);
 	const cJSON *t, *room, *req, *members, *alive;
 	struct croom *cr;
 
@@ -819,6 +864,55 @@ croom_inbox(const char *msg, size_t len)
 
 /* ---------------------------------------------------------------- messages */
 
+/*
+ * A peer's event for the room, checked as a client's would be (checks.c)
+ * before its room process hears of it; the payload goes on as the peer's
+ * text, which is its client's.
+ */
+static void
+peer_event(struct croom *cr, const cJSON *o, const char *text, size_t len)
+{
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(o, "from");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "p");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "m");
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(from, "user");
+	const char *e = jstr(o, "e", 64);
+	const char *sid = jid(from, "socketId", BOUND_SOCKET_ID);
+	const char *uid = jid(from, "userId", BOUND_USER_ID);
+	const char *id = jstr(o, "id", BOUND_MESSAGE_ID);
+	int event = e ? ipc_event_by_name(e) : 0;
+	size_t chat_max = (size_t)config_int(&cl.gw->cfg, CFG_CHAT_MAX_LENGTH);
+	struct json_span span;
+	struct ghost *g;
+	char why[160] = "";
+
+	if (event <= 0 || sid == NULL || uid == NULL || check_user(user) < 0 ||
+	    check_payload(e, p, chat_max, why, sizeof(why)) < 0 ||
+	    json_member(text, len, "p", &span) < 0) {
+		log_debug("cluster: an event for %s refused%s%s", cr->name,
+		    *why ? ": " : "", why);
+		return;
+	}
+	/* (A peer of the previous version put the id in the payload.) */
+	if (id == NULL && (id = jstr(p, "id", BOUND_MESSAGE_ID)) == NULL)
+		id = "";
+	g = ghost_find(cr, sid);
+	if (g != NULL && cJSON_IsObject(m))
+		ghost_update(cr, g, m, 0);
+	if (g != NULL)
+		push_event(local_room(cr), g, NULL, NULL, NULL, event, id,
+		    span.p, span.len);
+	else {
+		char *uj = cJSON_PrintUnformatted(user);
+
+		if (uj == NULL)
+			fatal("cJSON_PrintUnformatted");
+		push_event(local_room(cr), NULL, sid, uid, uj, event, id,
+		    span.p, span.len);
+		cJSON_free(uj);
+	}
+}
+
 void
 croom_message(const char *channel, const char *msg, size_t len)
 {
@@ -826,23 +920,29 @@ croom_message(const char *channel, const char *msg, size_t len)
 	cJSON *o;
 	const cJSON *t, *node;
 	struct ghost *g;
+	char *text;
 
 	if (strncmp(channel, CL_ROOM_CHAN, strlen(CL_ROOM_CHAN)) != 0 ||
 	    (cr = croom_find(channel + strlen(CL_ROOM_CHAN))) == NULL)
 		return;
-	if ((o = cJSON_ParseWithLength(msg, len)) == NULL)
+	/* As strict as a client's packet: a peer is checked like one. */
+	if ((o = json_parse_strict(msg, len, &text)) == NULL) {
+		log_debug("cluster: a message on %s that is not JSON ignored",
+		    channel);
 		return;
+	}
 	t = cJSON_GetObjectItemCaseSensitive(o, "t");
 	node = cJSON_GetObjectItemCaseSensitive(o, "node");
 	if (!cJSON_IsString(t) || !cJSON_IsString(node) ||
 	    strcmp(node->valuestring, cl.id) == 0) {
 		cJSON_Delete(o);
+		free(text);
 		return;		/* ours: our room process had it first */
 	}
 	cl.st.received++;
 	if (strcmp(t->valuestring, "join") == 0) {
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "m");
-		const char *sid = jstr(m, "socketId", SID_MAX);
+		const char *sid = jid(m, "socketId", BOUND_SOCKET_ID);
 
 		if (sid != NULL && (g = ghost_find(cr, sid)) != NULL)
 			ghost_update(cr, g, m, 1);
@@ -852,46 +952,17 @@ croom_message(const char *channel, const char *msg, size_t len)
 			ghost_add(cr, g, r == NULL || r->count == 0);
 		}
 	} else if (strcmp(t->valuestring, "leave") == 0) {
-		const char *sid = jstr(o, "sid", SID_MAX);
+		const char *sid = jid(o, "sid", BOUND_SOCKET_ID);
 		const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o,
 		    "reason");
 
 		if (sid != NULL && (g = ghost_find(cr, sid)) != NULL)
 			ghost_remove(cr, g, cJSON_IsNumber(reason) ?
 			    reason->valueint & 0xff : IPC_LEAVE_DISCONNECT);
-	} else if (strcmp(t->valuestring, "ev") == 0) {
-		const cJSON *from = cJSON_GetObjectItemCaseSensitive(o, "from");
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "p");
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "m");
-		const char *e = jstr(o, "e", 64);
-		const char *sid = jstr(from, "socketId", SID_MAX);
-		const char *uid = jstr(from, "userId", UID_MAX);
-		const cJSON *user = cJSON_GetObjectItemCaseSensitive(from,
-		    "user");
-		int event = e ? ipc_event_by_name(e) : 0;
-
-		if (event <= 0 || sid == NULL || uid == NULL ||
-		    !cJSON_IsObject(user) || !cJSON_IsObject(p)) {
-			cJSON_Delete(o);
-			return;
-		}
-		g = ghost_find(cr, sid);
-		if (g != NULL && cJSON_IsObject(m))
-			ghost_update(cr, g, m, 0);
-		if (g != NULL)
-			push_event(local_room(cr), g, NULL, NULL, NULL, event,
-			    p);
-		else {
-			char *uj = cJSON_PrintUnformatted(user);
-
-			if (uj == NULL)
-				fatal("cJSON_PrintUnformatted");
-			push_event(local_room(cr), NULL, sid, uid, uj, event,
-			    p);
-			cJSON_free(uj);
-		}
-	}
+	} else if (strcmp(t->valuestring, "ev") == 0)
+		peer_event(cr, o, text, len);
 	cJSON_Delete(o);
+	free(text);
 }
 
 /* ---------------------------------------------------------------- hooks */
@@ -960,11 +1031,12 @@ croom_release(struct croom *cr)
 
 void
 cluster_event(struct gateway *gw, const char *room, struct client *c,
-    int event, int guest, const cJSON *payload)
+    int event, int guest, const char *msg_id, const cJSON *payload,
+    const char *raw, size_t raw_len)
 {
 	struct croom *cr = croom_find(room);
 	cJSON *o, *from;
-	char *msg;
+	char *msg, *text;
 	const char *name = ipc_event_name(event);
 	int update = 0;
 
@@ -1010,7 +1082,16 @@ cluster_event(struct gateway *gw, const char *room, struct client *c,
 	cJSON_AddStringToObject(from, "socketId", sio_socket_id(c->sock));
 	cJSON_AddStringToObject(from, "userId", c->user_id);
 	cJSON_AddItemToObject(from, "user", cJSON_Duplicate(c->user, 1));
-	cJSON_AddItemToObject(o, "p", cJSON_Duplicate(payload, 1));
+	if (msg_id != NULL && *msg_id != '\0')
+		cJSON_AddStringToObject(o, "id", msg_id);
+	/* The payload as the client wrote it: printed again it could grow
+	 * (and be larger at every gateway than what was sent). */
+	if ((text = malloc(raw_len + 1)) == NULL)
+		fatal("malloc");
+	memcpy(text, raw, raw_len);
+	text[raw_len] = '\0';
+	cJSON_AddItemToObject(o, "p", cJSON_CreateRaw(text));
+	free(text);
 	if (update) {
 		struct room *r = room_find(gw, room);
 		struct membership *m = r ? room_membership(r, c) : NULL;

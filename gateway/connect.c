@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "buf.h"
+#include "checks.h"
 #include "coupapi.h"
 #include "gateway.h"
 #include "log.h"
@@ -26,6 +28,15 @@
 #define MSG_REJECTED		"Authentication failed"
 #define MSG_INACTIVE		"User not found or inactive"
 #define MSG_UNREACHABLE		"Failed to authenticate with server"
+/* New: what is wrong with an auth we refuse before asking the API. */
+#define MSG_BAD_USER_ID		"Authentication failed: userId must be at " \
+				"most 128 characters, without control " \
+				"characters"
+#define MSG_BAD_TOKEN		"Authentication failed: token must be at " \
+				"most 8192 characters, without control " \
+				"characters"
+_Static_assert(BOUND_USER_ID == 128 && BOUND_TOKEN == 8192,
+    "the messages above say the bounds");
 
 struct pending {
 	struct gateway		*gw;
@@ -42,15 +53,35 @@ refuse(struct gateway *gw, struct sio_socket *s, const char *message)
 	sio_refuse_message(s, message);
 }
 
+/*
+ * The user the API answered (or development mode made up), held to the
+ * bounds every room process relies on: its id was checked (it is the one
+ * asked about, or the API's when usable), over-long fields are dropped.
+ */
 static void
-accept_user(struct gateway *gw, struct sio_socket *s, const cJSON *user)
+accept_user(struct gateway *gw, struct sio_socket *s, const cJSON *user,
+    const char *asked)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+	cJSON *u = cJSON_Duplicate(user, 1);
+	const cJSON *id;
 
+	if (u == NULL)
+		fatalx("cJSON_Duplicate: out of memory");
+	id = cJSON_GetObjectItemCaseSensitive(u, "id");
+	if (!cJSON_IsString(id) ||
+	    check_id_text(id->valuestring, BOUND_USER_ID) < 0) {
+		log_warnx("socket %s: the CoUp API's id for user %.128s is not "
+		    "usable; the user is %.128s", sio_socket_id(s), asked,
+		    asked);
+		cJSON_ReplaceItemInObjectCaseSensitive(u, "id",
+		    cJSON_CreateString(asked));
+	}
+	check_api_user(u);
 	gw->stats.connects++;
 	log_debug("socket %s: user %.128s connected", sio_socket_id(s),
-	    cJSON_IsString(id) ? id->valuestring : "?");
-	client_accepted(gw, s, user);
+	    cJSON_GetObjectItemCaseSensitive(u, "id")->valuestring);
+	client_accepted(gw, s, u);
+	cJSON_Delete(u);
 }
 
 /* The profile development mode gives a user it could not verify. */
@@ -85,7 +116,7 @@ on_verified(void *arg, enum coupapi_auth outcome, const cJSON *user)
 	p->req = NULL;
 	switch (outcome) {
 	case COUPAPI_AUTH_OK:
-		accept_user(gw, s, user);
+		accept_user(gw, s, user, p->user_id);
 		break;
 	case COUPAPI_AUTH_REJECTED:
 		refuse(gw, s, MSG_REJECTED);
@@ -103,7 +134,7 @@ on_verified(void *arg, enum coupapi_auth outcome, const cJSON *user)
 		    "lets user %.128s in unverified", sio_socket_id(s),
 		    p->user_id);
 		guest = unverified_user(p->user_id);
-		accept_user(gw, s, guest);
+		accept_user(gw, s, guest, p->user_id);
 		cJSON_Delete(guest);
 		break;
 	}
@@ -134,9 +165,22 @@ connect_start(struct gateway *gw, struct sio_socket *s, const cJSON *auth)
 		refuse(gw, s, MSG_NO_USER_ID);
 		return;
 	}
-	/* The old server sent a Bearer header only for a non-empty token. */
-	if (cJSON_IsString(tok) && tok->valuestring[0] != '\0')
+	/* Bounded here, once: the id goes to the API, into every room the
+	 * user joins, into logs and Redis. */
+	if (check_id_text(user_id, BOUND_USER_ID) < 0) {
+		refuse(gw, s, MSG_BAD_USER_ID);
+		return;
+	}
+	/* The old server sent a Bearer header only for a non-empty token.
+	 * It goes into a header line: no control characters (a CR LF would
+	 * add headers of the client's choosing to our API call). */
+	if (cJSON_IsString(tok) && tok->valuestring[0] != '\0') {
 		token = tok->valuestring;
+		if (check_id_text(token, BOUND_TOKEN) < 0) {
+			refuse(gw, s, MSG_BAD_TOKEN);
+			return;
+		}
+	}
 
 	n = strlen(user_id);
 	if ((p = malloc(sizeof(*p) + n + 1)) == NULL)

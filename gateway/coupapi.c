@@ -210,7 +210,13 @@ coupapi_number_id(double v, char out[COUPAPI_NUMBER_LEN])
 	js_number(v, out, COUPAPI_NUMBER_LEN);
 }
 
-/* RFC 3986 unreserved characters stay; every other byte becomes %XX. */
+/*
+ * One path segment: RFC 3986 unreserved characters stay, every other
+ * byte becomes %XX, and so does '.', which is unreserved but makes "."
+ * and ".." segments that any URL library (and libcurl) would resolve:
+ * studyId ".." must not turn /api/studies/../check-member into
+ * /api/check-member.
+ */
 static void
 append_path_segment(struct buf *b, const char *s)
 {
@@ -219,8 +225,8 @@ append_path_segment(struct buf *b, const char *s)
 
 	for (; (c = (unsigned char)*s) != '\0'; s++) {
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~') {
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '~') {
 			buf_append_byte(b, c);
 		} else {
 			buf_append_byte(b, '%');

@@ -139,6 +139,9 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	    "processes restarted after dying.", (double)st.restarts);
 	prom(&b, "coup_room_process_kills_total", "counter", "Room processes "
 	    "killed for misbehaving.", (double)st.killed);
+	prom(&b, "coup_room_messages_dropped_total", "counter", "Messages "
+	    "dropped because room processes died on them, twice.",
+	    (double)st.poisoned);
 	prom(&b, "coup_room_process_start_seconds_last", "gauge", "Fork to "
 	    "HELLO of the latest room process.", st.start_ms_last / 1000);
 	prom(&b, "coup_room_process_start_seconds_max", "gauge", "Slowest "

@@ -1,33 +1,31 @@
 /*
  * events.c - the CoUp events a client sends (contract sections 4-6): each
- * is checked here (shape, rate, membership in the room or the study) and
+ * is checked here (rate, shape, membership in the room or the study) and
  * then handed to its room's process, which decides who hears what.
  *
- * Every refusal has a stable code and goes to the sender alone, as the
- * event "error" {message, code} and, when the client asked for an ack,
- * as the ack {ok:false, code, message}; a success acks {ok:true, ...}.
- * Study-scoped joins first ask the CoUp API whether the user is a member;
- * the answer comes later, so such an event waits in a struct check.
+ * The shape of every payload is checkpoint one (checks.c, the same rules
+ * a Redis peer's events are held to); what a client wrote travels on as
+ * it wrote it (its text, not a re-printed tree), so nobody receives more
+ * than was sent.  Every refusal has a stable code and goes to the sender
+ * alone (replies.c).  Study-scoped joins first ask the CoUp API whether
+ * the user is a member; the answer comes later, so such an event is held
+ * (struct held: its text, its sender's connection id) until then.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "cluster.h"
 #include "coupapi.h"
 #include "ipc.h"
+#include "json.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "replies.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
-#define ID_MAX		128	/* longest roomId, studyId, socket id */
-#define STATUS_MAX	32	/* presence status (contract section 6) */
-#define RATE_BURST	3	/* bursts of three times the rate */
-#define RATE_GRACE_SECS	10.0	/* over the limit this long: disconnect */
-
-#define MSG_NOT_MEMBER	"접근 권한이 없습니다."
-#define MSG_CHECK_FAIL	"멤버십 확인에 실패했습니다."
-#define MSG_JOIN_FAIL	"방 입장에 실패했습니다."
 
 /* One event being handled. */
 struct ctx {
@@ -35,55 +33,27 @@ struct ctx {
 	struct gateway	*gw;
 	const char	*name;
 	cJSON		*p;		/* the payload object */
+	const char	*raw;		/* its text, as the client wrote it */
+	size_t		 raw_len;
 	long long	 ack;		/* ack id, or -1 */
+	char		 msg_id[BOUND_MESSAGE_ID + 1];	/* chat: ours */
 };
 
 /* ---------------------------------------------------------------- replies */
 
 static void
-ack_with(struct ctx *x, cJSON *obj)
-{
-	cJSON *args;
-
-	if (x->ack < 0) {
-		cJSON_Delete(obj);
-		return;
-	}
-	args = cJSON_CreateArray();
-	cJSON_AddItemToArray(args, obj);
-	sio_ack(x->c->sock, x->ack, args, NULL);
-	cJSON_Delete(args);
-}
-
-static void
 refuse(struct ctx *x, const char *code, const char *message)
 {
-	cJSON *err = cJSON_CreateObject(), *a;
-
-	x->gw->stats.errors++;
-	cJSON_AddStringToObject(err, "message", message);
-	cJSON_AddStringToObject(err, "code", code);
-	sio_emit(x->c->sock, "error", err, NULL);
-	cJSON_Delete(err);
-	a = cJSON_CreateObject();
-	cJSON_AddFalseToObject(a, "ok");
-	cJSON_AddStringToObject(a, "code", code);
-	cJSON_AddStringToObject(a, "message", message);
-	ack_with(x, a);
+	reply_error(x->gw, x->c->sock, code, message);
+	reply_ack_refused(x->c->sock, x->ack, code, message);
 	log_debug("socket %s: %s refused: %s (%s)", sio_socket_id(x->c->sock),
 	    x->name, code, message);
 }
 
-/* {ok:true} plus, optionally, one string field. */
 static void
 succeed(struct ctx *x, const char *key, const char *value)
 {
-	cJSON *a = cJSON_CreateObject();
-
-	cJSON_AddTrueToObject(a, "ok");
-	if (key != NULL)
-		cJSON_AddStringToObject(a, key, value);
-	ack_with(x, a);
+	reply_ack_ok(x->c->sock, x->ack, key, value);
 }
 
 static void
@@ -94,113 +64,105 @@ bad_request(struct ctx *x, const char *message)
 
 /* ---------------------------------------------------------------- fields */
 
-/*
- * An id field: a non-empty string of at most ID_MAX bytes, or an integer
- * (the app's ids are strings; numbers are written as decimals).
- */
-static int
-get_id(struct ctx *x, const char *field, char out[ID_MAX + 1])
+/* Fields checks.c has already found well-formed. */
+static void
+field_id(struct ctx *x, const char *field, check_id_t out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->p, field);
-	char msg[96];
-
-	if (cJSON_IsString(v) && v->valuestring[0] != '\0' &&
-	    strlen(v->valuestring) <= ID_MAX) {
-		strcpy(out, v->valuestring);
-		return 0;
-	}
-	if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)
-	    v->valuedouble) {
-		snprintf(out, ID_MAX + 1, "%lld", (long long)v->valuedouble);
-		return 0;
-	}
-	snprintf(msg, sizeof(msg), "%s must be a non-empty string of at most "
-	    "%d characters", field, ID_MAX);
-	bad_request(x, msg);
-	return -1;
+	if (check_id(x->p, field, out, NULL, 0) < 0)
+		out[0] = '\0';
 }
 
 static int
-get_bool(struct ctx *x, const char *field)
+field_true(struct ctx *x, const char *field)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->p, field);
-	char msg[64];
-
-	if (cJSON_IsBool(v))
-		return cJSON_IsTrue(v);
-	snprintf(msg, sizeof(msg), "%s must be true or false", field);
-	bad_request(x, msg);
-	return -1;
-}
-
-/* Characters, as the contract counts them: code points of UTF-8. */
-static size_t
-utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
-static const char *
-get_text(struct ctx *x, const char *field, size_t max_chars, int required)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->p, field);
-	char msg[96];
-
-	if (v == NULL && !required)
-		return "";
-	if (!cJSON_IsString(v)) {
-		snprintf(msg, sizeof(msg), "%s must be a string", field);
-		bad_request(x, msg);
-		return NULL;
-	}
-	if (utf8_chars(v->valuestring) > max_chars) {
-		snprintf(msg, sizeof(msg), "%s is longer than %zu characters",
-		    field, max_chars);
-		bad_request(x, msg);
-		return NULL;
-	}
-	return v->valuestring;
-}
-
-static int
-has_field(struct ctx *x, const char *field)
-{
-	char msg[64];
-
-	if (cJSON_GetObjectItemCaseSensitive(x->p, field) != NULL)
-		return 1;
-	snprintf(msg, sizeof(msg), "%s is missing", field);
-	bad_request(x, msg);
-	return 0;
-}
-
-static size_t
-chat_max(struct ctx *x)
-{
-	return (size_t)config_int(&x->gw->cfg, CFG_CHAT_MAX_LENGTH);
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x->p, field));
 }
 
 /* "msg_<ms>_<socketId>", with "_<n>" when this socket already used that
  * millisecond. */
 static void
-message_id(struct ctx *x, const char *prefix, char *out, size_t n)
+message_id(struct ctx *x, const char *prefix)
 {
 	struct client *c = x->c;
 	long long ms = timestamp_now_ms();
 
 	if (ms == c->last_id_ms) {
-		snprintf(out, n, "%s_%lld_%s_%u", prefix, ms,
-		    sio_socket_id(c->sock), ++c->id_seq);
+		snprintf(x->msg_id, sizeof(x->msg_id), "%s_%lld_%s_%u", prefix,
+		    ms, sio_socket_id(c->sock), ++c->id_seq);
 		return;
 	}
 	c->last_id_ms = ms;
 	c->id_seq = 0;
-	snprintf(out, n, "%s_%lld_%s", prefix, ms, sio_socket_id(c->sock));
+	snprintf(x->msg_id, sizeof(x->msg_id), "%s_%lld_%s", prefix, ms,
+	    sio_socket_id(c->sock));
+}
+
+/* ---------------------------------------------------------------- held */
+
+/*
+ * An event waiting for the CoUp API or the cluster.  Its client may be
+ * gone by the time the answer comes: it is found again by connection id,
+ * and the payload parsed again from the text kept (text that parsed once).
+ */
+struct held {
+	struct gateway	*gw;
+	uint64_t	 conn;
+	char		*name;
+	char		*raw;
+	size_t		 raw_len;
+	long long	 ack;
+	char		 msg_id[BOUND_MESSAGE_ID + 1];
+};
+
+static void
+hold(struct held *h, const struct ctx *x)
+{
+	h->gw = x->gw;
+	h->conn = x->c->conn;
+	h->ack = x->ack;
+	h->raw_len = x->raw_len;
+	if ((h->name = strdup(x->name)) == NULL ||
+	    (h->raw = malloc(x->raw_len + 1)) == NULL)
+		fatal("hold");
+	memcpy(h->raw, x->raw, x->raw_len);
+	h->raw[x->raw_len] = '\0';
+	memcpy(h->msg_id, x->msg_id, sizeof(h->msg_id));
+}
+
+/* The event again: 0 (x->p to be freed with resumed_end), or -1 when its
+ * client has gone. */
+static int
+resume(struct held *h, struct ctx *x)
+{
+	struct client *c = client_find(h->gw, h->conn);
+
+	if (c == NULL)
+		return -1;
+	memset(x, 0, sizeof(*x));
+	x->c = c;
+	x->gw = h->gw;
+	x->name = h->name;
+	x->raw = h->raw;
+	x->raw_len = h->raw_len;
+	x->ack = h->ack;
+	memcpy(x->msg_id, h->msg_id, sizeof(x->msg_id));
+	if ((x->p = cJSON_ParseWithLength(h->raw, h->raw_len)) == NULL)
+		fatalx("events: a held payload no longer parses");
+	return 0;
+}
+
+static void
+resumed_end(struct ctx *x)
+{
+	cJSON_Delete(x->p);
+	x->p = NULL;
+}
+
+static void
+held_free(struct held *h)
+{
+	free(h->name);
+	free(h->raw);
 }
 
 /* ---------------------------------------------------------------- rooms */
@@ -208,7 +170,7 @@ message_id(struct ctx *x, const char *prefix, char *out, size_t n)
 static struct membership *
 in_room(struct client *c, const char *prefix, const char *id)
 {
-	char name[ID_MAX + 16];
+	char name[BOUND_ROOM_NAME + 1];
 	struct room *r;
 
 	snprintf(name, sizeof(name), "%s%s", prefix, id);
@@ -221,10 +183,9 @@ in_room(struct client *c, const char *prefix, const char *id)
 static struct membership *
 my_video_room(struct ctx *x)
 {
-	char id[ID_MAX + 1];
+	check_id_t id;
 
-	if (get_id(x, "roomId", id) < 0)
-		return NULL;
+	field_id(x, "roomId", id);
 	if (x->c->video == NULL || strcmp(x->c->video->room->id, id) != 0) {
 		refuse(x, "NOT_IN_ROOM", "You are not in that video room");
 		return NULL;
@@ -236,11 +197,27 @@ my_video_room(struct ctx *x)
 static int
 forward(struct ctx *x, struct room *r, int event, int guest)
 {
-	if (room_event(r, x->c, event, guest, x->p) < 0) {
+	if (room_event(r, x->c, event, guest, x->msg_id, x->raw,
+	    x->raw_len) < 0) {
 		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 		return -1;
 	}
-	cluster_event(x->gw, r->name, x->c, event, guest, x->p);
+	cluster_event(x->gw, r->name, x->c, event, guest, x->msg_id, x->p,
+	    x->raw, x->raw_len);
+	return 0;
+}
+
+/* USER_ROOMS_MAX: a join that would put the socket, or its user, in one
+ * room too many is refused. */
+static int
+may_join(struct ctx *x, const char *name)
+{
+	if (rooms_user_may_join(x->c, name))
+		return 1;
+	log_info("socket %s: user %s is in USER_ROOMS_MAX (%lld) rooms; "
+	    "the join of %s is refused", sio_socket_id(x->c->sock),
+	    x->c->user_id, config_int(&x->gw->cfg, CFG_USER_ROOMS_MAX), name);
+	refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 	return 0;
 }
 
@@ -251,45 +228,54 @@ typedef void (*after_check)(struct ctx *, const char *study_id);
 
 struct check {
 	struct pending_check	 pc;
-	struct ctx		 x;
-	char			 study[ID_MAX + 1];
-	char			*name;
+	struct held		 h;
+	check_id_t		 study;
 	after_check		 then;
 };
+
+static void
+check_free(struct check *ck)
+{
+	held_free(&ck->h);
+	free(ck);
+}
 
 static void
 check_done(void *arg, enum coupapi_member answer)
 {
 	struct check *ck = arg;
-	struct client *c = ck->x.c;
+	struct client *c = ck->pc.client;
 	struct pending_check **pp;
+	struct ctx x;
 
 	for (pp = &c->checks; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == &ck->pc) {
 			*pp = ck->pc.next;
 			break;
 		}
+	if (resume(&ck->h, &x) < 0) {
+		check_free(ck);
+		return;
+	}
 	switch (answer) {
 	case COUPAPI_MEMBER_YES:
-		ck->then(&ck->x, ck->study);
+		ck->then(&x, ck->study);
 		break;
 	case COUPAPI_MEMBER_NO:
-		refuse(&ck->x, "NOT_MEMBER", MSG_NOT_MEMBER);
+		refuse(&x, "NOT_MEMBER", MSG_NOT_MEMBER);
 		break;
 	case COUPAPI_MEMBER_FAILED:
 		if (c->gw->development) {
 			log_warnx("membership of user %s in study %s could not "
 			    "be checked; allowed (development mode)",
 			    c->user_id, ck->study);
-			ck->then(&ck->x, ck->study);
+			ck->then(&x, ck->study);
 		} else
-			refuse(&ck->x, "MEMBERSHIP_CHECK_FAILED",
-			    MSG_CHECK_FAIL);
+			refuse(&x, "MEMBERSHIP_CHECK_FAILED", MSG_CHECK_FAIL);
 		break;
 	}
-	cJSON_Delete(ck->x.p);
-	free(ck->name);
-	free(ck);
+	resumed_end(&x);
+	check_free(ck);
 }
 
 /* Ask whether the sender is a member of study, then go on with `then`. */
@@ -298,11 +284,9 @@ check_member(struct ctx *x, const char *study, after_check then)
 {
 	struct check *ck = calloc(1, sizeof(*ck));
 
-	if (ck == NULL || (ck->name = strdup(x->name)) == NULL)
+	if (ck == NULL)
 		fatal("calloc");
-	ck->x = *x;
-	ck->x.name = ck->name;
-	ck->x.p = cJSON_Duplicate(x->p, 1);
+	hold(&ck->h, x);
 	snprintf(ck->study, sizeof(ck->study), "%s", study);
 	ck->then = then;
 	ck->pc.client = x->c;
@@ -319,13 +303,9 @@ events_client_gone(struct client *c)
 	struct pending_check *pc;
 
 	while ((pc = c->checks) != NULL) {
-		struct check *ck = pc->ctx;
-
 		c->checks = pc->next;
 		coupapi_cancel(pc->req);
-		cJSON_Delete(ck->x.p);
-		free(ck->name);
-		free(ck);
+		check_free(pc->ctx);
 	}
 }
 
@@ -341,7 +321,7 @@ struct join_wait {
 	uint64_t	 conn;
 	long long	 ack;
 	char		 key[16];		/* "roomId" | "studyId" */
-	char		 id[ID_MAX + 1];
+	check_id_t	 id;
 };
 
 static void
@@ -351,19 +331,13 @@ join_done(void *arg, int processed)
 	struct client *c = client_find(w->gw, w->conn);
 
 	if (c != NULL) {
-		struct ctx x = { c, w->gw, "join", NULL, w->ack };
-
-		if (processed)
-			succeed(&x, w->key, w->id);
-		else if (x.ack >= 0) {
-			cJSON *a = cJSON_CreateObject();
-
-			/* The error event came with room_unavailable(). */
-			cJSON_AddFalseToObject(a, "ok");
-			cJSON_AddStringToObject(a, "code", "ROOM_UNAVAILABLE");
-			cJSON_AddStringToObject(a, "message", MSG_JOIN_FAIL);
-			ack_with(&x, a);
-		}
+		/* A refusal's error event came with room_unavailable(), or
+		 * with the drop of a join its room's process died on. */
+		if (processed > 0)
+			reply_ack_ok(c->sock, w->ack, w->key, w->id);
+		else
+			reply_ack_refused(c->sock, w->ack, processed < 0 ?
+			    "INTERNAL" : "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 	}
 	free(w);
 }
@@ -391,16 +365,11 @@ join(struct ctx *x, struct room *r, const char *key, const char *id)
 /*
  * Multi-server mode: a join is first admitted by the cluster (capacity is
  * cluster-wide, and the room must know the members on other gateways
- * before the joiner's room-state is built).  The client may be gone by
- * the time the answer comes.
+ * before the joiner's room-state is built).
  */
 struct admission {
-	struct gateway	*gw;
-	uint64_t	 conn;
-	long long	 ack;
-	char		*name;
-	cJSON		*p;
-	char		 id[ID_MAX + 1];
+	struct held	 h;
+	check_id_t	 id;
 	void		(*then)(struct ctx *, const char *id);
 };
 
@@ -408,18 +377,16 @@ static void
 admitted(void *arg, int result)
 {
 	struct admission *a = arg;
-	struct client *c = client_find(a->gw, a->conn);
+	struct ctx x;
 
-	if (c != NULL) {
-		struct ctx x = { c, a->gw, a->name, a->p, a->ack };
-
+	if (resume(&a->h, &x) == 0) {
 		if (result == CLUSTER_FULL)
 			refuse(&x, "ROOM_FULL", "The video room is full");
 		else
 			a->then(&x, a->id);
+		resumed_end(&x);
 	}
-	cJSON_Delete(a->p);
-	free(a->name);
+	held_free(&a->h);
 	free(a);
 }
 
@@ -429,12 +396,9 @@ admit(struct ctx *x, const char *room, unsigned max, const char *id,
 {
 	struct admission *a = calloc(1, sizeof(*a));
 
-	if (a == NULL || (a->name = strdup(x->name)) == NULL ||
-	    (a->p = cJSON_Duplicate(x->p, 1)) == NULL)
+	if (a == NULL)
 		fatal("calloc");
-	a->gw = x->gw;
-	a->conn = x->c->conn;
-	a->ack = x->ack;
+	hold(&a->h, x);
 	snprintf(a->id, sizeof(a->id), "%s", id);
 	a->then = then;
 	cluster_admit(x->gw, x->c, room, max, admitted, a);
@@ -446,7 +410,7 @@ admit(struct ctx *x, const char *room, unsigned max, const char *id,
 static void
 enter_video(struct ctx *x, const char *id)
 {
-	char name[ID_MAX + 8];
+	char name[BOUND_ROOM_NAME + 1];
 	struct room *r;
 
 	snprintf(name, sizeof(name), "video:%s", id);
@@ -458,18 +422,20 @@ enter_video(struct ctx *x, const char *id)
 	/* One video room per socket: leave the old one first. */
 	if (x->c->video != NULL)
 		room_leave(x->c->video, IPC_LEAVE_MOVED);
+	if (!may_join(x, name))
+		return;
 	join(x, room_get(x->gw, name), "roomId", id);
 }
 
 static void
 join_video(struct ctx *x, const char *study)
 {
-	char id[ID_MAX + 1], name[ID_MAX + 8];
+	char name[BOUND_ROOM_NAME + 1];
+	check_id_t id;
 	struct room *r;
 	unsigned max = (unsigned)config_int(&x->gw->cfg, CFG_VIDEO_ROOM_MAX);
 
-	if (get_id(x, "roomId", id) < 0)
-		return;
+	field_id(x, "roomId", id);
 	snprintf(name, sizeof(name), "video:%s", id);
 	r = room_find(x->gw, name);
 	if (r != NULL && room_membership(r, x->c) != NULL) {
@@ -484,29 +450,46 @@ join_video(struct ctx *x, const char *study)
 		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 		return;
 	}
+	/* (Leaving the old video room frees a place for the new one.) */
+	if (x->c->video == NULL && !may_join(x, name))
+		return;
 	if (cluster_active())
 		admit(x, name, max, id, enter_video);
 	else
 		enter_video(x, id);
 }
 
+/*
+ * The study a call belongs to, by the app's naming: "study-<studyId>"
+ * then "-<suffix>" (the app's calls are "study-<studyId>-main").  The
+ * suffix is what follows the last '-', so each roomId names exactly one
+ * study: "study-s1-main" is study s1's, never study "s1-main"'s.  Other
+ * roomIds belong to no study: 1 when room and study disagree.
+ */
+static int
+room_of_other_study(const char *room, const char *study)
+{
+	const char *rest, *dash;
+	size_t n;
+
+	if (strncmp(room, "study-", 6) != 0)
+		return 0;
+	rest = room + 6;
+	dash = strrchr(rest, '-');
+	n = dash != NULL ? (size_t)(dash - rest) : strlen(rest);
+	return strlen(study) != n || strncmp(rest, study, n) != 0;
+}
+
 static void
 ev_join_room(struct ctx *x)
 {
-	char study[ID_MAX + 1], room[ID_MAX + 1], prefix[ID_MAX + 16];
-	size_t n;
+	check_id_t study, room;
 
-	if (get_id(x, "studyId", study) < 0 || get_id(x, "roomId", room) < 0)
+	field_id(x, "studyId", study);
+	field_id(x, "roomId", room);
+	if (room_of_other_study(room, study)) {
+		refuse(x, "NOT_MEMBER", MSG_NOT_MEMBER);
 		return;
-	/* The app names a study's call "study-<studyId>-...": such a room
-	 * belongs to that study, whatever studyId the client claims. */
-	if (strncmp(room, "study-", 6) == 0) {
-		n = (size_t)snprintf(prefix, sizeof(prefix), "study-%s", study);
-		if (strncmp(room, prefix, n) != 0 ||
-		    (room[n] != '\0' && room[n] != '-')) {
-			refuse(x, "NOT_MEMBER", MSG_NOT_MEMBER);
-			return;
-		}
 	}
 	check_member(x, study, join_video);
 }
@@ -529,34 +512,36 @@ ev_leave_room(struct ctx *x)
  * the recipient then still hears everything in the order it happened
  * (a user-joined before the newcomer's offer).  It saves two IPC hops and
  * a parse and an encode per relay, the bulk of a call's signaling.  The
- * packet is the room process's: {"from": sender, <field>: as sent}.
+ * packet is the room process's, {"from": sender, <field>: as sent}, with
+ * the sender's own bytes for the field.
  */
 static int
 relay_here(struct ctx *x, int event, const char *field,
     struct client *target)
 {
-	cJSON *out;
+	struct json_span v;
+	struct buf b = BUF_INIT;
 	int rc;
 
-	if (!child_quiet(x->c->video->room->child))
+	if (!child_quiet(x->c->video->room->child) ||
+	    json_member(x->raw, x->raw_len, field, &v) < 0)
 		return -1;
-	out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "from", sio_socket_id(x->c->sock));
-	cJSON_AddItemReferenceToObject(out, field,
-	    cJSON_GetObjectItemCaseSensitive(x->p, field));
-	rc = sio_emit(target->sock, ipc_event_name(event), out, NULL);
-	cJSON_Delete(out);
+	buf_printf(&b, "2[\"%s\",{\"from\":\"%s\",\"%s\":", ipc_event_name(event),
+	    sio_socket_id(x->c->sock), field);
+	buf_append(&b, v.p, v.len);
+	buf_append_str(&b, "}]");
+	rc = sio_send_text(target->sock, b.data, b.len);
+	buf_free(&b);
 	return rc < 0 ? -1 : 0;
 }
 
 static void
 relay(struct ctx *x, int event, const char *field)
 {
-	char to[ID_MAX + 1];
+	check_id_t to;
 	struct client *target;
 
-	if (get_id(x, "to", to) < 0 || !has_field(x, field))
-		return;
+	field_id(x, "to", to);
 	target = client_by_socket(x->gw, to);
 	if (x->c->video != NULL && target == NULL &&
 	    cluster_has_member(x->c->video->room->name, to)) {
@@ -592,10 +577,9 @@ media_flag(struct ctx *x, int event, const char *field, uint8_t flag)
 
 	if (m == NULL)
 		return;
-	if (field != NULL) {
-		if ((on = get_bool(x, field)) < 0)
-			return;
-	} else
+	if (field != NULL)
+		on = field_true(x, field);
+	else
 		on = event == IPC_EV_VIDEO_SCREEN_SHARE_START;
 	if (flag != 0) {
 		if (on)
@@ -643,23 +627,12 @@ static void
 video_chat(struct ctx *x, int event, const char *prefix)
 {
 	struct membership *m = my_video_room(x);
-	char id[ID_MAX + 64];
 
 	if (m == NULL)
 		return;
-	if (event == IPC_EV_CHAT_VIDEO_MESSAGE) {
-		if (get_text(x, "message", chat_max(x), 1) == NULL)
-			return;
-	} else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(x->p,
-	    "file"))) {
-		bad_request(x, "file must be an object");
-		return;
-	}
-	message_id(x, prefix, id, sizeof(id));
-	cJSON_DeleteItemFromObjectCaseSensitive(x->p, "id");
-	cJSON_AddStringToObject(x->p, "id", id);
+	message_id(x, prefix);
 	if (forward(x, m->room, event, 0) == 0)
-		succeed(x, "messageId", id);
+		succeed(x, "messageId", x->msg_id);
 }
 
 static void ev_video_message(struct ctx *x)
@@ -672,19 +645,13 @@ static void ev_video_file(struct ctx *x)
 	video_chat(x, IPC_EV_CHAT_VIDEO_FILE, "vfile");
 }
 
-static int
-event_of(const char *name)
-{
-	return ipc_event_by_name(name);
-}
-
 /* Deliver a study event, the sender a member or (checked) a guest. */
 static void
 study_deliver(struct ctx *x, const char *study)
 {
-	char name[ID_MAX + 8];
+	char name[BOUND_ROOM_NAME + 1];
 	struct room *r;
-	int event = event_of(x->name);
+	int event = ipc_event_by_name(x->name);
 	int guest;
 
 	snprintf(name, sizeof(name), "study:%s", study);
@@ -695,28 +662,29 @@ study_deliver(struct ctx *x, const char *study)
 	if (r != NULL && r->count > 0 && forward(x, r, event, guest) < 0)
 		return;
 	if (r == NULL || r->count == 0)
-		cluster_event(x->gw, name, x->c, event, guest, x->p);
+		cluster_event(x->gw, name, x->c, event, guest, x->msg_id,
+		    x->p, x->raw, x->raw_len);
 	if (event == IPC_EV_CHAT_SEND_MESSAGE) {
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(x->p, "id");
 		cJSON *sent = cJSON_CreateObject();
 
 		cJSON_AddTrueToObject(sent, "success");
-		cJSON_AddStringToObject(sent, "messageId", id->valuestring);
+		cJSON_AddStringToObject(sent, "messageId", x->msg_id);
 		sio_emit(x->c->sock, "chat:message-sent", sent, NULL);
 		cJSON_Delete(sent);
-		succeed(x, "messageId", id->valuestring);
-	} else if (event == IPC_EV_CHAT_FILE_UPLOADED) {
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(x->p, "id");
-
-		succeed(x, "messageId", id->valuestring);
-	} else
+		succeed(x, "messageId", x->msg_id);
+	} else if (event == IPC_EV_CHAT_FILE_UPLOADED)
+		succeed(x, "messageId", x->msg_id);
+	else
 		succeed(x, NULL, NULL);
 }
 
 /* A study event: members go straight on, others after a check. */
 static void
-study_event(struct ctx *x, const char *study)
+study_event(struct ctx *x)
 {
+	check_id_t study;
+
+	field_id(x, "studyId", study);
 	if (in_room(x->c, "study:", study) != NULL)
 		study_deliver(x, study);
 	else
@@ -726,58 +694,26 @@ study_event(struct ctx *x, const char *study)
 static void
 ev_send_message(struct ctx *x)
 {
-	char study[ID_MAX + 1], id[ID_MAX + 64];
-	const char *type;
-
-	if (get_id(x, "studyId", study) < 0 ||
-	    get_text(x, "message", chat_max(x), 1) == NULL ||
-	    (type = get_text(x, "type", STATUS_MAX, 0)) == NULL)
-		return;
-	if (*type == '\0') {
-		cJSON_DeleteItemFromObjectCaseSensitive(x->p, "type");
-		cJSON_AddStringToObject(x->p, "type", "text");
-	}
-	message_id(x, "msg", id, sizeof(id));
-	cJSON_DeleteItemFromObjectCaseSensitive(x->p, "id");
-	cJSON_AddStringToObject(x->p, "id", id);
-	study_event(x, study);
+	message_id(x, "msg");
+	study_event(x);
 }
 
 static void
 ev_file_uploaded(struct ctx *x)
 {
-	char study[ID_MAX + 1], id[ID_MAX + 64];
-
-	if (get_id(x, "studyId", study) < 0)
-		return;
-	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(x->p, "file"))) {
-		bad_request(x, "file must be an object");
-		return;
-	}
-	message_id(x, "file", id, sizeof(id));
-	cJSON_DeleteItemFromObjectCaseSensitive(x->p, "id");
-	cJSON_AddStringToObject(x->p, "id", id);
-	study_event(x, study);
+	message_id(x, "file");
+	study_event(x);
 }
 
 static void
 ev_typing(struct ctx *x)
 {
-	char study[ID_MAX + 1];
-
-	if (get_id(x, "studyId", study) < 0 || get_bool(x, "isTyping") < 0)
-		return;
-	study_event(x, study);
+	study_event(x);
 }
 
 static void
 ev_mark_read(struct ctx *x)
 {
-	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(x->p,
-	    "messageIds"))) {
-		bad_request(x, "messageIds must be an array");
-		return;
-	}
 	succeed(x, NULL, NULL);		/* accepted, no effect (as before) */
 }
 
@@ -787,21 +723,21 @@ ev_mark_read(struct ctx *x)
 static void
 enter_study(struct ctx *x, const char *study)
 {
-	char name[ID_MAX + 8];
+	char name[BOUND_ROOM_NAME + 1];
 	struct room *r;
 
 	snprintf(name, sizeof(name), "study:%s", study);
-	r = room_get(x->gw, name);
-	if (room_membership(r, x->c) != NULL)
+	r = room_find(x->gw, name);
+	if (r != NULL && room_membership(r, x->c) != NULL)
 		succeed(x, "studyId", study);
-	else
-		join(x, r, "studyId", study);
+	else if (may_join(x, name))
+		join(x, room_get(x->gw, name), "studyId", study);
 }
 
 static void
 join_study(struct ctx *x, const char *study)
 {
-	char name[ID_MAX + 8];
+	char name[BOUND_ROOM_NAME + 1];
 	struct room *r;
 
 	snprintf(name, sizeof(name), "study:%s", study);
@@ -810,30 +746,30 @@ join_study(struct ctx *x, const char *study)
 		succeed(x, "studyId", study);
 	else if (!rooms_may_open(x->gw, name))
 		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+	else if (!may_join(x, name))
+		return;
 	else if (cluster_active())
 		admit(x, name, 0, study, enter_study);
 	else
-		join(x, room_get(x->gw, name), "studyId", study);
+		enter_study(x, study);
 }
 
 static void
 ev_join_study(struct ctx *x)
 {
-	char study[ID_MAX + 1];
+	check_id_t study;
 
-	if (get_id(x, "studyId", study) < 0)
-		return;
+	field_id(x, "studyId", study);
 	check_member(x, study, join_study);
 }
 
 static void
 ev_leave_study(struct ctx *x)
 {
-	char study[ID_MAX + 1];
+	check_id_t study;
 	struct membership *m;
 
-	if (get_id(x, "studyId", study) < 0)
-		return;
+	field_id(x, "studyId", study);
 	if ((m = in_room(x->c, "study:", study)) == NULL) {
 		refuse(x, "NOT_IN_ROOM", "You are not in that study");
 		return;
@@ -847,8 +783,6 @@ ev_status_change(struct ctx *x)
 {
 	struct membership *m;
 
-	if (get_text(x, "status", STATUS_MAX, 1) == NULL)
-		return;
 	for (m = x->c->rooms; m != NULL; m = m->cnext)
 		if (m->room->kind == ROOM_STUDY &&
 		    forward(x, m->room, IPC_EV_PRESENCE_STATUS_CHANGE, 0) < 0)
@@ -884,74 +818,83 @@ static const struct {
 };
 
 /*
- * A token bucket per connection: RATE_LIMIT_EVENTS a second, bursts of
- * RATE_BURST times that.  Returns 0 to go on, -1 refused, -2 the
- * connection was over the limit for too long and has been closed.
+ * RATE_LIMIT_EVENTS a second per connection (ratelimit.h).  Returns 0 to
+ * go on, -1 refused, -2 the connection was over the limit for too long
+ * and has been closed.
  */
 static int
 rate_check(struct ctx *x)
 {
 	struct client *c = x->c;
 	double rate = (double)config_int(&x->gw->cfg, CFG_RATE_LIMIT_EVENTS);
-	double cap = rate * RATE_BURST, now = ev_now(x->gw->loop);
 
-	if (c->tokens < 0) {
-		c->tokens = cap;
-		c->refilled = now;
-	}
-	c->tokens += (now - c->refilled) * rate;
-	if (c->tokens > cap)
-		c->tokens = cap;
-	c->refilled = now;
-	if (c->tokens >= 1) {
-		c->tokens -= 1;
+	switch (rate_take(&c->rate, ev_now(x->gw->loop), rate)) {
+	case RATE_OK:
 		return 0;
-	}
-	x->gw->stats.rate_limited++;
-	/* Over the limit: refused events without a quiet second between
-	 * them (a flood gets some events through as the bucket refills, and
-	 * is still a flood). */
-	if (c->over_since == 0 || now - c->last_refused > 1.0)
-		c->over_since = now;
-	c->last_refused = now;
-	if (now - c->over_since > RATE_GRACE_SECS) {
+	case RATE_CLOSE:
+		x->gw->stats.rate_limited++;
 		log_info("socket %s: user %s over the event rate limit for "
 		    "%.0f s; disconnecting", sio_socket_id(c->sock), c->user_id,
 		    RATE_GRACE_SECS);
 		sio_close_connection(c->sock, "rate limit");
 		return -2;
+	case RATE_REFUSED:
+	default:
+		x->gw->stats.rate_limited++;
+		refuse(x, "RATE_LIMITED", "Too many events; slow down");
+		return -1;
 	}
-	refuse(x, "RATE_LIMITED", "Too many events; slow down");
-	return -1;
 }
 
 void
-events_dispatch(struct client *c, const char *name, cJSON *args,
-    const struct sio_bins *bins, long long ack_id)
+events_dispatch(struct client *c, const struct sio_event *ev)
 {
-	struct ctx x = { c, c->gw, name, NULL, ack_id };
+	struct ctx x;
+	struct json_span span;
+	char why[160];
 	size_t i;
 
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.gw = c->gw;
+	x.name = ev->name;
+	x.ack = ev->ack_id;
 	c->gw->stats.events++;
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (strcmp(handlers[i].name, name) == 0)
+		if (strcmp(handlers[i].name, ev->name) == 0)
 			break;
 	if (i == sizeof(handlers) / sizeof(handlers[0])) {
 		c->gw->stats.events_ignored++;
 		log_debug("socket %s: unknown event %s ignored",
-		    sio_socket_id(c->sock), name);
+		    sio_socket_id(c->sock), ev->name);
 		return;
 	}
 	if (rate_check(&x) < 0)
 		return;
-	x.p = cJSON_GetArrayItem(args, 0);
-	if (!cJSON_IsObject(x.p)) {
+	x.p = cJSON_GetArrayItem(ev->args, 0);
+	if (!cJSON_IsObject(x.p) ||
+	    json_element(ev->json, ev->json_len, 1, &span) < 0) {
 		x.p = NULL;
 		bad_request(&x, "the payload must be an object");
 		return;
 	}
-	if (bins != NULL && bins->n > 0) {
+	if (ev->bins != NULL && ev->bins->n > 0) {
 		bad_request(&x, "binary attachments are not accepted here");
+		return;
+	}
+	x.raw = span.p;
+	x.raw_len = span.len;
+	/* What a room process's channel carries (MAX_PAYLOAD is held to it
+	 * at start-up; this is where it counts). */
+	if (span.len > BOUND_PAYLOAD) {
+		snprintf(why, sizeof(why), "the payload is larger than %d bytes",
+		    BOUND_PAYLOAD);
+		bad_request(&x, why);
+		return;
+	}
+	if (check_payload(ev->name, x.p, (size_t)config_int(&c->gw->cfg,
+	    CFG_CHAT_MAX_LENGTH), why, sizeof(why)) < 0) {
+		bad_request(&x, why);
 		return;
 	}
 	handlers[i].fn(&x);

@@ -309,6 +309,9 @@ http_post_json(struct http_client *hc, const char *url, const char *bearer,
 	}
 
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	/* The path is ours, segment by segment (coupapi.c encodes ids):
+	 * sent as it is, never "normalized". */
+	curl_easy_setopt(r->easy, CURLOPT_PATH_AS_IS, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 #else

@@ -176,6 +176,7 @@ main(int argc, char **argv)
 	struct gateway gw;
 	struct config_cli cli;
 	struct eio_opts eo;
+	struct sio_opts so;
 	struct httpd_opts ho;
 	struct coupapi_opts ao;
 	ev_signal sigint, sigterm, sighup;
@@ -234,8 +235,10 @@ main(int argc, char **argv)
 	eo.max_payload = (size_t)config_int(&gw.cfg, CFG_MAX_PAYLOAD);
 	eo.send_queue_max = (size_t)config_int(&gw.cfg, CFG_SEND_QUEUE_MAX);
 	eo.max_sessions = (unsigned)config_int(&gw.cfg, CFG_MAX_CONNECTIONS);
-	gw.sio = sio_server_new(gw.loop, &eo,
-	    (int)config_int(&gw.cfg, CFG_CONNECT_TIMEOUT_MS));
+	so.connect_timeout_ms = (int)config_int(&gw.cfg,
+	    CFG_CONNECT_TIMEOUT_MS);
+	so.connect_rate = (double)config_int(&gw.cfg, CFG_RATE_LIMIT_CONNECTS);
+	gw.sio = sio_server_new(gw.loop, &eo, &so);
 
 	ho.host = config_str(&gw.cfg, CFG_HOST);
 	ho.port = (int)config_int(&gw.cfg, CFG_PORT);

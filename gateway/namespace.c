@@ -17,13 +17,12 @@ on_connect(struct sio_socket *s, const cJSON *auth, void *arg)
 }
 
 static void
-on_event(struct sio_socket *s, const char *name, cJSON *args,
-    const struct sio_bins *bins, long long ack_id, void *arg)
+on_event(struct sio_socket *s, const struct sio_event *ev, void *arg)
 {
 	struct client *c = client_of(s);
 
 	if (c != NULL)
-		events_dispatch(c, name, args, bins, ack_id);
+		events_dispatch(c, ev);
 }
 
 static void

@@ -13,8 +13,10 @@
 
 #include "cluster.h"
 #include "ipc.h"
+#include "ipc_msg.h"
 #include "siphash.h"
 #include "log.h"
+#include "replies.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
@@ -139,18 +141,22 @@ room_membership(struct room *r, const struct client *c)
 	return NULL;
 }
 
-static void
-join_body(struct buf *b, const struct client *c, const struct membership *m,
-    uint8_t extra)
+void
+room_join_body(struct buf *b, const struct membership *m, uint8_t extra)
 {
-	const char *sid = sio_socket_id(c->sock);
+	const struct client *c = m->client;
+	struct ipc_join j = {
+		.conn = c->conn,
+		.socket_id = ipc_str(sio_socket_id(c->sock)),
+		.user_id = ipc_str(c->user_id),
+		.user = ipc_str(c->user_json),
+		.flags = m->flags | extra,
+		.joined_at = m->joined_at,
+	};
 
-	ipc_put_u64(b, c->conn);
-	ipc_put_str(b, sid, strlen(sid));
-	ipc_put_str(b, c->user_id, strlen(c->user_id));
-	ipc_put_str(b, c->user_json, strlen(c->user_json));
-	ipc_put_u8(b, m->flags | extra);
-	ipc_put_u64(b, (uint64_t)m->joined_at);
+	/* connect.c held the user to its bounds. */
+	if (ipc_put_join(b, &j) < 0)
+		fatalx("room_join_body: user %s is over its bounds", c->user_id);
 }
 
 int
@@ -173,7 +179,7 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 	m->room = r;
 	m->client = c;
 	m->joined_at = timestamp_now_ms();
-	join_body(&b, c, m, 0);
+	room_join_body(&b, m, 0);
 	rc = child_send_cb(r->child, IPC_JOIN, b.data, b.len, done, arg);
 	buf_free(&b);
 	if (rc < 0) {
@@ -192,9 +198,34 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 	c->rooms = m;
 	if (r->kind == ROOM_VIDEO)
 		c->video = m;
+	user_room_ref(c->owner, r, +1);
 	ev_timer_stop(r->gw->loop, &r->idle);
 	cluster_member_joined(m);
 	return 0;
+}
+
+/*
+ * USER_ROOMS_MAX bounds the rooms one connection, and one user over all
+ * of its connections, can be in: otherwise a single user could join study
+ * after study until MAX_ROOMS is reached and every other user gets
+ * ROOM_UNAVAILABLE.  A room the user is in already (another tab) costs
+ * nothing more.
+ */
+int
+rooms_user_may_join(const struct client *c, const char *name)
+{
+	unsigned max = (unsigned)config_int(&c->gw->cfg, CFG_USER_ROOMS_MAX);
+	struct room *r = room_find(c->gw, name);
+	unsigned n = 0;
+
+	if (r != NULL && room_membership(r, c) != NULL)
+		return 1;
+	for (const struct membership *m = c->rooms; m != NULL; m = m->cnext)
+		n++;
+	if (n >= max)
+		return 0;
+	return (r != NULL && user_in_room(c->owner, r)) ||
+	    c->owner->nrooms < max;
 }
 
 void
@@ -205,8 +236,7 @@ room_leave(struct membership *m, int reason)
 	struct membership **pp;
 	struct buf b = BUF_INIT;
 
-	ipc_put_u64(&b, c->conn);
-	ipc_put_u8(&b, (uint8_t)reason);
+	ipc_put_leave(&b, &(struct ipc_leave){ c->conn, (uint8_t)reason });
 	child_send(r->child, IPC_LEAVE, b.data, b.len);
 	buf_free(&b);
 
@@ -220,6 +250,7 @@ room_leave(struct membership *m, int reason)
 		}
 	if (c->video == m)
 		c->video = NULL;
+	user_room_ref(c->owner, r, -1);
 	cluster_member_left(r, c, reason);
 	free(m);
 	if (r->count == 0) {
@@ -233,26 +264,29 @@ room_leave(struct membership *m, int reason)
 
 int
 room_event(struct room *r, struct client *c, int event, int guest,
-    const cJSON *payload)
+    const char *msg_id, const char *payload, size_t len)
 {
 	struct buf b = BUF_INIT;
-	char *text = cJSON_PrintUnformatted(payload);
+	struct ipc_event_msg e = {
+		.conn = c->conn,
+		.event = (uint16_t)event,
+		.flags = guest ? IPC_E_GUEST : 0,
+		.socket_id = ipc_str(sio_socket_id(c->sock)),
+		.user_id = ipc_str(c->user_id),
+		.user = ipc_str(c->user_json),
+		.msg_id = ipc_str(msg_id),
+		.payload = { payload, len },
+	};
 	int rc;
 
-	if (text == NULL)
-		fatal("cJSON_PrintUnformatted");
-	ipc_put_u64(&b, c->conn);
-	ipc_put_u16(&b, (uint16_t)event);
-	ipc_put_u8(&b, guest ? IPC_E_GUEST : 0);
-	if (guest) {
-		const char *sid = sio_socket_id(c->sock);
-
-		ipc_put_str(&b, sid, strlen(sid));
-		ipc_put_str(&b, c->user_id, strlen(c->user_id));
-		ipc_put_str(&b, c->user_json, strlen(c->user_json));
+	/* The edge held everything to its bounds, so this cannot fail; if
+	 * it did, the room must not be handed what it cannot take. */
+	if (ipc_put_event(&b, &e) < 0) {
+		log_warnx("room %s: an event of %zu bytes is over its bounds; "
+		    "refused", r->name, len);
+		buf_free(&b);
+		return -1;
 	}
-	ipc_put_str(&b, text, strlen(text));
-	cJSON_free(text);
 	rc = child_send(r->child, IPC_EVENT, b.data, b.len);
 	buf_free(&b);
 	return rc;
@@ -261,17 +295,10 @@ room_event(struct room *r, struct client *c, int event, int guest,
 void
 room_unavailable(struct room *r)
 {
-	struct gateway *gw = r->gw;
-
 	while (r->count > 0) {
 		struct client *c = r->members[r->count - 1]->client;
-		cJSON *err = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(err, "message", "방 입장에 실패했습니다.");
-		cJSON_AddStringToObject(err, "code", "ROOM_UNAVAILABLE");
-		sio_emit(c->sock, "error", err, NULL);
-		cJSON_Delete(err);
-		gw->stats.errors++;
+		reply_error(r->gw, c->sock, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 		room_leave(r->members[r->count - 1], IPC_LEAVE_KICKED);
 	}
 	room_free(r);

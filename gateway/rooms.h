@@ -22,6 +22,7 @@
 #include <ev.h>
 
 #include "gateway.h"
+#include "ratelimit.h"
 
 struct child;
 struct room;
@@ -31,7 +32,8 @@ struct coupapi_req;
 enum room_kind { ROOM_VIDEO, ROOM_STUDY };
 
 /* processed: 1 once the room's process handled a message, 0 if it never
- * will (the room was given up or closed). */
+ * will (the room was given up or closed), -1 if it was dropped because
+ * room processes died on it (supervisor.c). */
 typedef void	(*child_done_cb)(void *arg, int processed);
 
 struct membership {
@@ -40,6 +42,7 @@ struct membership {
 	struct membership	*cnext;		/* the client's list */
 	unsigned		 idx;		/* in room->members */
 	uint8_t			 flags;		/* IPC_M_* media flags */
+	uint8_t			 replay_tries;	/* supervisor.c's poison count */
 	long long		 joined_at;	/* ms since epoch */
 };
 
@@ -51,22 +54,32 @@ struct pending_check {
 	void			*ctx;		/* events.c's */
 };
 
+/* A user's connections and the rooms they are in (USER_ROOMS_MAX). */
+struct user_rooms {
+	struct room		*room;
+	unsigned		 refs;		/* its connections in it */
+};
+
+struct user {
+	char			*id;
+	unsigned		 nclients;
+	struct user_rooms	*rooms;		/* distinct rooms */
+	unsigned		 nrooms, cap;
+};
+
 struct client {
 	struct gateway		*gw;
 	struct sio_socket	*sock;
 	uint64_t		 conn;
 	char			*user_id;
+	struct user		*owner;		/* the user's record */
 	cJSON			*user;		/* {id,name,email,avatar} */
 	char			*user_json;	/* the same, printed once */
 	struct membership	*rooms;		/* every room it is in */
 	struct membership	*video;		/* its video room, if any */
 	struct pending_check	*checks;
 	struct client		*hnext;		/* by conn */
-	/* rate limiting (events.c) */
-	double			 tokens;
-	double			 refilled;
-	double			 over_since;	/* 0 = not over the limit */
-	double			 last_refused;
+	struct rate_bucket	 rate;		/* events.c */
 	/* chat ids: unique even within one millisecond */
 	long long		 last_id_ms;
 	unsigned		 id_seq;
@@ -91,6 +104,9 @@ struct client	*client_of(struct sio_socket *);
 /* The socket is gone: leave every room, cancel checks, free. */
 void		 client_gone(struct client *, const char *reason);
 unsigned	 clients_count(struct gateway *);
+/* The rooms of the client's user: in it?  one more (+1) or less (-1). */
+int		 user_in_room(const struct user *, const struct room *);
+void		 user_room_ref(struct user *, struct room *, int delta);
 void		 clients_foreach(struct gateway *,
 		    void (*fn)(struct client *, void *), void *arg);
 
@@ -108,9 +124,20 @@ struct membership *room_membership(struct room *, const struct client *);
 int		 room_join(struct room *, struct client *, child_done_cb done,
 		    void *arg);
 void		 room_leave(struct membership *, int reason);
-/* Forward a checked event; guest = not a member.  -1: unavailable. */
+/*
+ * Forward a checked event: its payload's text as the client wrote it,
+ * and the chat message id the gateway chose ("" for none); guest = not a
+ * member.  -1: unavailable.
+ */
 int		 room_event(struct room *, struct client *, int event,
-		    int guest, const cJSON *payload);
+		    int guest, const char *msg_id, const char *payload,
+		    size_t len);
+/* USER_ROOMS_MAX: may the client (and its user) be in room `name` too? */
+int		 rooms_user_may_join(const struct client *, const char *name);
+/* The IPC_JOIN body of a member (supervisor.c replays it). */
+struct buf;
+void		 room_join_body(struct buf *, const struct membership *,
+		    uint8_t extra_flags);
 /* Members of every room, for /metrics; fn per room. */
 void		 rooms_foreach(struct gateway *,
 		    void (*fn)(struct room *, void *), void *arg);
@@ -123,9 +150,8 @@ void		 room_unavailable(struct room *);
 void		 room_idle_check(struct room *);
 
 /* ---- events.c ---- */
-struct sio_bins;
-void		 events_dispatch(struct client *, const char *name,
-		    cJSON *args, const struct sio_bins *, long long ack_id);
+struct sio_event;
+void		 events_dispatch(struct client *, const struct sio_event *);
 /* Cancel what is in flight for a client that is going away. */
 void		 events_client_gone(struct client *);
 
@@ -156,6 +182,7 @@ struct supervisor_stats {
 	unsigned long long	 restarts;	/* after a death */
 	unsigned long long	 deaths;
 	unsigned long long	 killed;	/* by us: malformed, stuck */
+	unsigned long long	 poisoned;	/* messages processes died on */
 	double			 start_ms_last;	/* fork to HELLO */
 	double			 start_ms_max;
 	long long		 rss_bytes;	/* of the live processes */

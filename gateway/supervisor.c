@@ -23,6 +23,13 @@
  * up: its members get ROOM_UNAVAILABLE, and joins are refused for a
  * while, instead of a crash loop.  We trust no child: a malformed message
  * or one that stops reading is killed; nothing it does can stop us.
+ *
+ * A message a process dies on must not kill its successors too: after a
+ * death the successor is on probation, and gets what is resent one
+ * message at a time (the next once the last is PROCESSED), so a second
+ * death names the one message it died on.  A message that was in hand at
+ * POISON_TRIES deaths is dropped, its sender told INTERNAL, and the room
+ * lives on for everyone else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,10 +44,11 @@
 #include <unistd.h>
 
 #include "autoconfig.h"
+#include "bounds.h"
 #include "cluster.h"
-#include "eio_server.h"
 #include "ipc.h"
 #include "log.h"
+#include "replies.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
@@ -56,6 +64,10 @@
 /* Tries before a room is given up, and how long joins are then refused. */
 #define ROOM_START_ATTEMPTS	3
 #define ROOM_COOLDOWN_SECS	10.0
+/* Deaths with a message in hand (sent, not PROCESSED) that make it poison:
+ * the first may be anyone's (a kill -9, a batch in flight), the second,
+ * on probation, is that message's alone. */
+#define POISON_TRIES		2
 #define COOLDOWNS		32
 /*
  * A taken spare is replaced this long after: the room that took it is
@@ -63,8 +75,8 @@
  * linking would compete with it for the CPU.
  */
 #define SPARE_REFILL_DELAY	0.005
-/* A spare's title space: room names are at most 128 + "video:" bytes. */
-#define SPARE_TITLE_SPACE	160
+/* A spare's title space: a room's name, with room to spare. */
+#define SPARE_TITLE_SPACE	(BOUND_ROOM_NAME + 26)
 
 enum child_state {
 	C_STARTING,	/* forked, waiting for HELLO */
@@ -78,8 +90,10 @@ struct qmsg {
 	struct qmsg	*next;
 	uint16_t	 type;
 	uint8_t		 replay;	/* a JOIN we made up for a restart */
+	uint8_t		 resent;	/* to a successor, on probation */
+	uint8_t		 tries;		/* deaths it was in hand at */
 	uint32_t	 seq;		/* once sent */
-	uint64_t	 conn;		/* JOIN/LEAVE: whose */
+	uint64_t	 conn;		/* JOIN/LEAVE/EVENT: whose */
 	child_done_cb	 done;		/* told once processed, or not */
 	void		*done_arg;
 	size_t		 len;
@@ -108,12 +122,13 @@ struct child {
 	int			 quick_deaths;
 	unsigned		 restarts;
 	int			 asked_restart;	/* an admin's, not a crash */
+	int			 probation;	/* resending one at a time */
 	int			 spare;		/* no room yet */
 	struct child		*next;
 };
 
 struct cooldown {
-	char		 name[128];
+	char		 name[BOUND_ROOM_NAME + 1];	/* the whole name */
 	double		 until;
 };
 
@@ -136,6 +151,7 @@ static void	child_died(struct child *);
 static void	spare_died(struct child *);
 static struct child *take_spare(struct supervisor *);
 static void	schedule_refill(struct supervisor *, double);
+static void	blame_unacked(struct child *);
 
 /* ---------------------------------------------------------------- queues */
 
@@ -149,7 +165,8 @@ qmsg_new(uint16_t type, const void *body, size_t len)
 	q->type = type;
 	q->len = len;
 	memcpy(q->body, body, len);
-	if ((type == IPC_JOIN || type == IPC_LEAVE) && len >= 8) {
+	if ((type == IPC_JOIN || type == IPC_LEAVE || type == IPC_EVENT) &&
+	    len >= 8) {
 		struct ipc_reader r;
 
 		ipc_reader_init(&r, body, len);
@@ -271,15 +288,10 @@ rebuild_pending(struct child *c)
 		if (queued_join(&old, cl->conn))
 			continue;
 		buf_reset(&b);
-		ipc_put_u64(&b, cl->conn);
-		ipc_put_str(&b, sio_socket_id(cl->sock),
-		    strlen(sio_socket_id(cl->sock)));
-		ipc_put_str(&b, cl->user_id, strlen(cl->user_id));
-		ipc_put_str(&b, cl->user_json, strlen(cl->user_json));
-		ipc_put_u8(&b, m->flags | IPC_M_REPLAY);
-		ipc_put_u64(&b, (uint64_t)m->joined_at);
+		room_join_body(&b, m, IPC_M_REPLAY);
 		q = qmsg_new(IPC_JOIN, b.data, b.len);
 		q->replay = 1;
+		q->tries = m->replay_tries;	/* made anew, blamed the same */
 		q_push(&fresh, q);
 	}
 	if (c->room != NULL) {
@@ -294,7 +306,28 @@ rebuild_pending(struct child *c)
 		else
 			q_push(&fresh, q);
 	}
+	/* All of it goes on probation (one at a time), what comes after not. */
+	for (q = fresh.head; q != NULL; q = q->next)
+		q->resent = 1;
+	c->probation = 1;
 	c->pending = fresh;
+}
+
+/*
+ * Probation is over once everything resent has been PROCESSED: the
+ * successor survived all its predecessor had in hand, so no member's
+ * replay is suspect any longer.
+ */
+static void
+probation_check(struct child *c)
+{
+	if (!c->probation || c->unacked.head != NULL ||
+	    (c->pending.head != NULL && c->pending.head->resent))
+		return;
+	c->probation = 0;
+	for (unsigned i = 0; c->room != NULL && i < c->room->count; i++)
+		c->room->members[i]->replay_tries = 0;
+	log_debug("room %s: process %d has caught up", c->name, (int)c->pid);
 }
 
 /* ---------------------------------------------------------------- sending */
@@ -357,7 +390,13 @@ flush_pending(struct child *c)
 {
 	struct qmsg *q;
 
-	while (c->state == C_READY && (q = q_pop(&c->pending)) != NULL)
+	probation_check(c);
+	while (c->state == C_READY && c->pending.head != NULL) {
+		/* On probation one message is in hand at a time: a death
+		 * then names the message it died on. */
+		if (c->probation && c->unacked.head != NULL)
+			return;
+		q = q_pop(&c->pending);
 		if (send_now(c, q) < 0) {
 			/* Put it back first: the restart resends it. */
 			q->next = c->pending.head;
@@ -368,6 +407,7 @@ flush_pending(struct child *c)
 			kill_child(c, "its channel is full or closed");
 			return;
 		}
+	}
 }
 
 int
@@ -392,14 +432,9 @@ child_send_cb(struct child *c, uint16_t type, const void *body, size_t len,
 	q = qmsg_new(type, body, len);
 	q->done = done;
 	q->done_arg = arg;
-	if (c->state != C_READY) {
-		q_push(&c->pending, q);
-		return 0;
-	}
-	if (send_now(c, q) < 0) {
-		q_push(&c->pending, q);
-		kill_child(c, "its channel is full or closed");
-	}
+	/* Behind whatever waits (a process starting, or on probation). */
+	q_push(&c->pending, q);
+	flush_pending(c);
 	return 0;
 }
 
@@ -414,6 +449,8 @@ on_processed(struct child *c, struct ipc_reader *r)
 	/* Sequence numbers only grow within one process's life. */
 	while ((q = c->unacked.head) != NULL && q->seq <= upto)
 		qmsg_free(q_pop(&c->unacked), 1);
+	if (c->probation)
+		flush_pending(c);	/* the next one */
 }
 
 /* "Send this packet to these connections" (contract: encoded once). */
@@ -425,7 +462,7 @@ on_send(struct child *c, struct ipc_reader *r)
 	const uint8_t *conns = r->p;
 	const uint8_t *text;
 	size_t len;
-	struct eio_msg *m;
+	struct sio_out *out;
 
 	if (r->bad || n == 0 || n > r->left / 8)
 		return -1;
@@ -436,8 +473,7 @@ on_send(struct child *c, struct ipc_reader *r)
 	 * message type, which eio adds. */
 	if (len < 3 || text[0] != '2' || text[1] != '[')
 		return -1;
-	m = eio_msg_new(0, len);
-	memcpy(eio_msg_payload(m), text, len);
+	out = sio_out_text(text, len);
 	for (uint32_t i = 0; i < n; i++) {
 		struct ipc_reader cr;
 		struct client *cl;
@@ -448,9 +484,9 @@ on_send(struct child *c, struct ipc_reader *r)
 		if (cl == NULL || c->room == NULL ||
 		    room_membership(c->room, cl) == NULL)
 			continue;
-		eio_send(sio_socket_engine(cl->sock), m);
+		sio_send(cl->sock, out);
 	}
-	eio_msg_unref(m);
+	sio_out_free(out);
 	return 0;
 }
 
@@ -623,6 +659,8 @@ child_died(struct child *c)
 	log_warnx("room %s: its process %d %s after %.1f s; restarting it "
 	    "with its %u members", c->name, (int)pid, why, lived,
 	    c->room->count);
+	if (!c->asked_restart)
+		blame_unacked(c);
 	if (c->asked_restart)
 		c->asked_restart = 0;	/* not a failure to start */
 	else if (lived < CHILD_QUICK_DEATH_SECS)
@@ -642,6 +680,62 @@ child_died(struct child *c)
 	    0.25 * (1 << (c->quick_deaths - 2));
 	ev_timer_set(&c->timer, delay, 0.);
 	ev_timer_start(loop, &c->timer);
+}
+
+/*
+ * A message that was in hand at POISON_TRIES deaths killed them: it goes,
+ * and whoever sent it learns it failed.  A join's member leaves the room
+ * (the others never heard of it from this process); an event's sender
+ * gets INTERNAL.
+ */
+static void
+drop_poison(struct child *c, struct qmsg *q)
+{
+	struct gateway *gw = c->sup->gw;
+	struct client *cl = client_find(gw, q->conn);
+	struct membership *m = cl != NULL && c->room != NULL ?
+	    room_membership(c->room, cl) : NULL;
+
+	c->sup->st.poisoned++;
+	log_warnx("room %s: its process died on the same %s%s %d times; "
+	    "dropped (from user %s), the room goes on", c->name,
+	    q->replay ? "replayed " : "", ipc_type_name(q->type), q->tries,
+	    cl != NULL ? cl->user_id : "?");
+	int join = q->type == IPC_JOIN;
+
+	if (cl != NULL && (q->type == IPC_EVENT || join))
+		reply_error(gw, cl->sock, "INTERNAL", MSG_JOIN_FAIL);
+	qmsg_free(q, -1);
+	if (join && m != NULL)
+		room_leave(m, IPC_LEAVE_KICKED);
+}
+
+/* What the dead process had in hand: blamed, poison dropped. */
+static void
+blame_unacked(struct child *c)
+{
+	struct qlist keep = { NULL, NULL, 0 };
+	struct qmsg *q;
+
+	while ((q = q_pop(&c->unacked)) != NULL) {
+		if (++q->tries < POISON_TRIES) {
+			if (q->replay && c->room != NULL) {
+				struct client *cl = client_find(c->sup->gw,
+				    q->conn);
+				struct membership *m = cl ?
+				    room_membership(c->room, cl) : NULL;
+
+				if (m != NULL)
+					m->replay_tries = q->tries;
+			}
+			q_push(&keep, q);
+		} else
+			drop_poison(c, q);
+	}
+	/* (A member's leave may have queued a LEAVE meanwhile.) */
+	while ((q = q_pop(&c->unacked)) != NULL)
+		q_push(&keep, q);
+	c->unacked = keep;
 }
 
 static void

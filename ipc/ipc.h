@@ -25,15 +25,15 @@
 
 #include <ev.h>
 
+#include "bounds.h"
 #include "buf.h"
 
-#define IPC_VERSION	2
+#define IPC_VERSION	3
 /* The descriptor a room process finds its end of the socketpair on. */
 #define IPC_CHILD_FD	3
 /* Body bytes per datagram; far below the default SO_SNDBUF (~208 KB). */
 #define IPC_FRAG_MAX	(48 * 1024)
-/* Largest reassembled message body. */
-#define IPC_MSG_MAX	(8 * 1024 * 1024)
+/* Largest reassembled message body: IPC_MSG_MAX, in bounds.h. */
 
 #define IPC_F_MORE	0x0001	/* another fragment of this message follows */
 
@@ -61,7 +61,9 @@ enum ipc_type {
 	/* gateway -> child: a client event for this room:
 	 * u64 conn, u16 event (enum ipc_event), u8 event flags (IPC_E_*),
 	 * when IPC_E_GUEST: str socket_id, str user_id, str user (JSON);
-	 * then str payload (JSON, already checked by the gateway) */
+	 * then str message id (chat: chosen by the gateway; else empty),
+	 * str payload (the JSON object as the client wrote it, checked by
+	 * the gateway: what is handed on is the client's own text) */
 	IPC_EVENT,
 	/* child -> gateway: one encoded Socket.IO packet for some members:
 	 * u32 n, u64 conn[n], then the packet text to the end of the body */
@@ -111,7 +113,7 @@ enum ipc_event {
 	IPC_EV_MAX
 };
 
-/* ---- writing and reading bodies ---- */
+/* ---- writing and reading bodies (JOIN, LEAVE, EVENT: ipc_msg.h) ---- */
 
 void	ipc_put_u8(struct buf *, uint8_t);
 void	ipc_put_u16(struct buf *, uint16_t);

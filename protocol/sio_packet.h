@@ -37,6 +37,10 @@ struct sio_packet {
 	char		 nsp[SIO_MAX_NSP_LEN + 1]; /* "/" when absent */
 	long long	 id;		/* ack id, or SIO_NO_ACK */
 	cJSON		*data;		/* parsed payload, or NULL */
+	/* The payload's text as data was parsed from it (json.h: softened,
+	 * NUL-terminated), or NULL: what a relay hands on as written. */
+	char		*text;
+	size_t		 text_len;
 };
 
 /*

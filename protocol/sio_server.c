@@ -16,6 +16,7 @@
 #include "eio_packet.h"
 #include "log.h"
 #include "random_id.h"
+#include "ratelimit.h"
 #include "sio_packet.h"
 #include "sio_server.h"
 
@@ -58,6 +59,8 @@ struct client {
 	struct sio_packet	*partial;	/* binary packet waiting */
 	struct buf		*bins;
 	int			 nbins;
+	size_t			 bins_bytes;	/* of the packet, so far */
+	struct rate_bucket	 connects;	/* CONNECT, DISCONNECT */
 };
 
 struct sio_server {
@@ -65,6 +68,8 @@ struct sio_server {
 	struct eio_server	*eio;
 	struct sio_nsp		*nsps;
 	double			 connect_timeout;
+	double			 connect_rate;
+	size_t			 max_payload;	/* attachments, in all */
 	unsigned		 connections;
 };
 
@@ -152,6 +157,18 @@ sio_out_ack(const struct sio_nsp *nsp, long long ack_id, const cJSON *args,
 	return o;
 }
 
+struct sio_out *
+sio_out_text(const void *packet, size_t len)
+{
+	struct sio_out *o = malloc(sizeof(*o));
+
+	if (o == NULL)
+		fatal("malloc");
+	o->text = msg_from(packet, len, 0);
+	o->nbins = 0;
+	return o;
+}
+
 void
 sio_out_free(struct sio_out *o)
 {
@@ -174,6 +191,12 @@ sio_send(struct sio_socket *s, const struct sio_out *o)
 		if (eio_send(e, o->bins[i]) < 0)
 			return -1;
 	return 0;
+}
+
+int
+sio_send_text(struct sio_socket *s, const void *packet, size_t len)
+{
+	return eio_send_text(s->client->eio, packet, len);
 }
 
 static void
@@ -397,10 +420,13 @@ deliver(struct client *c, struct sio_packet *p, const struct sio_bins *bins)
 	}
 	if (p->type == SIO_EVENT || p->type == SIO_BINARY_EVENT) {
 		cJSON *name = cJSON_DetachItemFromArray(p->data, 0);
+		struct sio_event ev = {
+			name->valuestring, p->data, p->text, p->text_len,
+			bins, p->id,
+		};
 
 		if (s->nsp->ops.event != NULL)
-			s->nsp->ops.event(s, name->valuestring, p->data, bins,
-			    p->id, s->nsp->arg);
+			s->nsp->ops.event(s, &ev, s->nsp->arg);
 		cJSON_Delete(name);
 		return;
 	}
@@ -463,6 +489,43 @@ deliver_partial(struct client *c)
 	free(bufs);
 }
 
+/*
+ * CONNECT and DISCONNECT count against their own bucket, as events do
+ * against theirs: each CONNECT may cost an authentication (a call to the
+ * application's API), so a loop of them must not run free.  Beyond the
+ * limit a CONNECT is refused without asking anyone; a connection that
+ * keeps at it is closed.  1 when the packet was refused.
+ */
+static int
+connect_limited(struct client *c, const struct sio_packet *p)
+{
+	struct sio_server *srv = c->srv;
+	cJSON *d;
+
+	if (srv->connect_rate <= 0)
+		return 0;
+	switch (rate_take(&c->connects, ev_now(srv->loop), srv->connect_rate)) {
+	case RATE_OK:
+		return 0;
+	case RATE_CLOSE:
+		log_info("sio %s: over the CONNECT rate limit for %.0f s; "
+		    "closing", eio_session_sid(c->eio), RATE_GRACE_SECS);
+		eio_close(c->eio, "rate limit");
+		return 1;
+	case RATE_REFUSED:
+	default:
+		if (p->type == SIO_CONNECT &&
+		    client_socket(c, p->nsp) == NULL) {
+			d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "message",
+			    "Too many connection attempts; slow down");
+			send_simple(c, SIO_CONNECT_ERROR, p->nsp, d);
+			cJSON_Delete(d);
+		}
+		return 1;
+	}
+}
+
 static void
 on_text(struct client *c, const uint8_t *data, size_t len)
 {
@@ -480,10 +543,12 @@ on_text(struct client *c, const uint8_t *data, size_t len)
 	}
 	switch (p.type) {
 	case SIO_CONNECT:
-		on_connect(c, &p);
-		break;
 	case SIO_DISCONNECT:
-		if ((s = client_socket(c, p.nsp)) != NULL)
+		if (connect_limited(c, &p))
+			break;
+		if (p.type == SIO_CONNECT)
+			on_connect(c, &p);
+		else if ((s = client_socket(c, p.nsp)) != NULL)
 			socket_remove(s, "client namespace disconnect");
 		break;
 	case SIO_EVENT:
@@ -492,6 +557,14 @@ on_text(struct client *c, const uint8_t *data, size_t len)
 		break;
 	case SIO_BINARY_EVENT:
 	case SIO_BINARY_ACK:
+		/* Nothing is buffered for a namespace the session has not
+		 * joined (one that has not authenticated, say): it is a
+		 * protocol error now, not once its attachments are in. */
+		if ((s = client_socket(c, p.nsp)) == NULL || !s->connected) {
+			protocol_error(c, "binary packet for a namespace not "
+			    "joined");
+			break;
+		}
 		if (p.attachments == 0) {
 			deliver(c, &p, NULL);
 			break;
@@ -501,6 +574,7 @@ on_text(struct client *c, const uint8_t *data, size_t len)
 		    sizeof(*c->bins))) == NULL)
 			fatal("malloc");
 		*c->partial = p;
+		c->bins_bytes = 0;
 		return;		/* the packet now belongs to c->partial */
 	default:
 		protocol_error(c, "CONNECT_ERROR from a client");
@@ -516,6 +590,14 @@ on_binary(struct client *c, const uint8_t *data, size_t len)
 		protocol_error(c, "binary message without a packet");
 		return;
 	}
+	/* One packet is MAX_PAYLOAD in all, its attachments included. */
+	if (len > c->srv->max_payload - c->bins_bytes) {
+		log_info("sio %s: attachments over MAX_PAYLOAD (%zu bytes); "
+		    "closing", eio_session_sid(c->eio), c->srv->max_payload);
+		eio_close(c->eio, "payload too large");
+		return;
+	}
+	c->bins_bytes += len;
 	buf_append(&c->bins[c->nbins++], data, len);
 	if (c->nbins == c->partial->attachments)
 		deliver_partial(c);
@@ -543,6 +625,7 @@ engine_open(void *arg, struct eio_session *e)
 		fatal("calloc");
 	c->srv = srv;
 	c->eio = e;
+	c->connects = (struct rate_bucket)RATE_BUCKET_INIT;
 	ev_timer_init(&c->connect_timer, connect_timeout, srv->connect_timeout,
 	    0.);
 	c->connect_timer.data = c;
@@ -583,7 +666,7 @@ engine_close(void *arg, struct eio_session *e, const char *reason)
 
 struct sio_server *
 sio_server_new(struct ev_loop *loop, const struct eio_opts *o,
-    int connect_timeout_ms)
+    const struct sio_opts *so)
 {
 	static const struct eio_callbacks cbs = {
 		engine_open, engine_message, engine_close,
@@ -593,7 +676,9 @@ sio_server_new(struct ev_loop *loop, const struct eio_opts *o,
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		fatal("calloc");
 	srv->loop = loop;
-	srv->connect_timeout = connect_timeout_ms / 1000.0;
+	srv->connect_timeout = so->connect_timeout_ms / 1000.0;
+	srv->connect_rate = so->connect_rate;
+	srv->max_payload = o->max_payload;
 	srv->eio = eio_server_new(loop, o, &cbs, srv);
 	return srv;
 }

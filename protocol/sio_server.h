@@ -32,16 +32,30 @@ struct sio_bins {
 	const size_t	*len;
 };
 
+/*
+ * An event from a client.  args is the array after the event name (the
+ * application may change it during the call).  json is the packet's JSON
+ * text as args was parsed from it (json.h: element 0 is the name, element
+ * i + 1 is args[i]), for handing on what the client wrote as it wrote it.
+ * ack_id >= 0 when the client wants an answer through sio_ack().
+ */
+struct sio_event {
+	const char		*name;
+	cJSON			*args;
+	const char		*json;
+	size_t			 json_len;
+	const struct sio_bins	*bins;		/* NULL or n == 0: none */
+	long long		 ack_id;
+};
+
 struct sio_nsp_ops {
 	/* A client asks to join.  Answer with sio_accept() or sio_refuse(),
 	 * now or later.  auth is the CONNECT payload (NULL when none) and is
 	 * only valid during the call. */
 	void	(*connect)(struct sio_socket *, const cJSON *auth, void *arg);
-	/* An event.  args is the array after the event name (owned by the
-	 * caller, valid during the call).  ack_id >= 0 when the client wants
-	 * an answer through sio_ack(). */
-	void	(*event)(struct sio_socket *, const char *name, cJSON *args,
-		    const struct sio_bins *, long long ack_id, void *arg);
+	/* An event (valid during the call; see struct sio_event). */
+	void	(*event)(struct sio_socket *, const struct sio_event *,
+		    void *arg);
 	/* The socket is gone (also for one never accepted). */
 	void	(*disconnect)(struct sio_socket *, const char *reason,
 		    void *arg);
@@ -50,8 +64,15 @@ struct sio_nsp_ops {
 /* An encoded packet, ready to be sent to any number of sockets. */
 struct sio_out;
 
+struct sio_opts {
+	int		 connect_timeout_ms;	/* to join a namespace */
+	/* CONNECT and DISCONNECT packets a second per connection, in bursts
+	 * (ratelimit.h); 0 = no limit. */
+	double		 connect_rate;
+};
+
 struct sio_server *sio_server_new(struct ev_loop *, const struct eio_opts *,
-		    int connect_timeout_ms);
+		    const struct sio_opts *);
 void		 sio_server_free(struct sio_server *);
 struct eio_server *sio_server_engine(struct sio_server *);
 /* Register a namespace ("/", "/custom"). */
@@ -76,9 +97,15 @@ struct sio_out	*sio_out_event(const struct sio_nsp *, const char *name,
 		    const cJSON *args, const struct sio_bins *, long long ack_id);
 struct sio_out	*sio_out_ack(const struct sio_nsp *, long long ack_id,
 		    const cJSON *args, const struct sio_bins *);
+/* A text packet encoded elsewhere ("2[...]": a room process's), sent
+ * as it is. */
+struct sio_out	*sio_out_text(const void *packet, size_t len);
 void		 sio_out_free(struct sio_out *);
 int		 sio_send(struct sio_socket *, const struct sio_out *);
 
+/* The same for one socket. */
+int		 sio_send_text(struct sio_socket *, const void *packet,
+		    size_t len);
 /* Conveniences that encode for one socket. */
 int		 sio_emit(struct sio_socket *, const char *name,
 		    const cJSON *args, const struct sio_bins *);

@@ -19,14 +19,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "ipc.h"
+#include "ipc_msg.h"
 #include "log.h"
 #include "room.h"
 
 /* What may wait for the gateway to read; a gateway this far behind is
  * stuck, and the room cannot help it. */
 #define ROOMD_SENDQ_MAX		(64u * 1024 * 1024)
-#define ROOMD_STR_MAX		(1024 * 1024)
 
 static struct room room;
 /* The last gateway message handled, and the last one we reported. */
@@ -38,6 +39,13 @@ static uint32_t processed, reported;
  */
 static char *title_at;
 static size_t title_space;
+/*
+ * Fault injection for the tests of what the gateway does when a room
+ * process dies on a message: COUP_ROOMD_FAULT=abort-on:TEXT makes this
+ * process abort on an event whose payload contains TEXT.  Unset in any
+ * real deployment (coup-roomd(8), ENVIRONMENT).
+ */
+static const char *fault_text;
 
 static void
 set_title(const char *name)
@@ -88,7 +96,7 @@ static void
 on_room_open(struct ipc_reader *r)
 {
 	size_t n;
-	const char *name = ipc_get_str(r, &n, 512);
+	const char *name = ipc_get_str(r, &n, BOUND_ROOM_NAME);
 
 	room.video_max = ipc_get_u32(r);
 	room.chat_max_len = ipc_get_u32(r);
@@ -112,29 +120,31 @@ on_room_open(struct ipc_reader *r)
 	log_debug("serving %s", room.name);
 }
 
-static void
-on_join(struct ipc_reader *r)
+static char *
+dup_ipc_str(struct ipc_str s)
 {
-	struct member *m = calloc(1, sizeof(*m));
-	const char *sid, *uid, *user;
-	size_t nsid, nuid, nuser;
+	return dup_str(s.p, s.len);
+}
 
-	if (m == NULL)
-		fatal("calloc");
-	m->conn = ipc_get_u64(r);
-	sid = ipc_get_str(r, &nsid, 64);
-	uid = ipc_get_str(r, &nuid, 1024);
-	user = ipc_get_str(r, &nuser, ROOMD_STR_MAX);
-	m->flags = ipc_get_u8(r);
-	m->joined_at = (long long)ipc_get_u64(r);
-	if (r->bad || sid == NULL || uid == NULL || user == NULL)
+static void
+on_join(const struct ipc_msg *msg)
+{
+	struct ipc_join j;
+	struct member *m;
+
+	if (ipc_get_join(msg->body, msg->len, &j) < 0)
 		fatalx("malformed JOIN");
-	if (room_find(&room, m->conn) != NULL)
+	if (room_find(&room, j.conn) != NULL)
 		fatalx("JOIN of connection %llu twice",
-		    (unsigned long long)m->conn);
-	m->socket_id = dup_str(sid, nsid);
-	m->user_id = dup_str(uid, nuid);
-	m->user = parse_json(user, nuser, "JOIN");
+		    (unsigned long long)j.conn);
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("calloc");
+	m->conn = j.conn;
+	m->flags = j.flags;
+	m->joined_at = j.joined_at;
+	m->socket_id = dup_ipc_str(j.socket_id);
+	m->user_id = dup_ipc_str(j.user_id);
+	m->user = parse_json(j.user.p, j.user.len, "JOIN");
 	m->next = room.members;
 	room.members = m;
 	room.count++;
@@ -145,16 +155,15 @@ on_join(struct ipc_reader *r)
 }
 
 static void
-on_leave(struct ipc_reader *r)
+on_leave(const struct ipc_msg *msg)
 {
-	uint64_t conn = ipc_get_u64(r);
+	struct ipc_leave l;
 	struct member **pp, *m;
 
-	(void)ipc_get_u8(r);
-	if (r->bad)
+	if (ipc_get_leave(msg->body, msg->len, &l) < 0)
 		fatalx("malformed LEAVE");
 	for (pp = &room.members; (m = *pp) != NULL; pp = &m->next)
-		if (m->conn == conn)
+		if (m->conn == l.conn)
 			break;
 	if (m == NULL)
 		return;		/* raced with a restart: nothing to undo */
@@ -168,62 +177,65 @@ on_leave(struct ipc_reader *r)
 }
 
 static void
-on_event(struct ipc_reader *r)
+fault_check(const struct event *e)
 {
-	struct sender s;
-	cJSON *guest_user = NULL, *payload;
-	const char *text;
-	size_t n;
-	int event, flags;
-
-	memset(&s, 0, sizeof(s));
-	s.conn = ipc_get_u64(r);
-	event = ipc_get_u16(r);
-	flags = ipc_get_u8(r);
-	if (flags & IPC_E_GUEST) {
-		size_t nsid, nuid, nuser;
-		const char *sid = ipc_get_str(r, &nsid, 64);
-		const char *uid = ipc_get_str(r, &nuid, 1024);
-		const char *user = ipc_get_str(r, &nuser, ROOMD_STR_MAX);
-
-		if (r->bad || sid == NULL || uid == NULL || user == NULL)
-			fatalx("malformed EVENT guest");
-		s.socket_id = dup_str(sid, nsid);
-		s.user_id = dup_str(uid, nuid);
-		s.user = guest_user = parse_json(user, nuser, "EVENT guest");
+	if (fault_text != NULL && memmem(e->raw, e->raw_len, fault_text,
+	    strlen(fault_text)) != NULL) {
+		log_warnx("COUP_ROOMD_FAULT: aborting on an event, as asked");
+		abort();
 	}
-	text = ipc_get_str(r, &n, IPC_MSG_MAX);
-	if (r->bad || text == NULL || event <= 0 || event >= IPC_EV_MAX)
+}
+
+static void
+on_event(const struct ipc_msg *msg)
+{
+	struct ipc_event_msg in;
+	struct sender s;
+	struct event e;
+	cJSON *guest_user = NULL;
+	char *msg_id;
+
+	if (ipc_get_event(msg->body, msg->len, &in) < 0)
 		fatalx("malformed EVENT");
-	payload = parse_json(text, n, "EVENT");
-	if (!(flags & IPC_E_GUEST)) {
+	memset(&s, 0, sizeof(s));
+	s.conn = in.conn;
+	if (in.flags & IPC_E_GUEST) {
+		s.socket_id = dup_ipc_str(in.socket_id);
+		s.user_id = dup_ipc_str(in.user_id);
+		s.user = guest_user = parse_json(in.user.p, in.user.len,
+		    "EVENT guest");
+	} else {
 		s.member = room_find(&room, s.conn);
-		if (s.member == NULL) {
-			/* Left in the meantime: the event dies with it. */
-			cJSON_Delete(payload);
-			return;
-		}
+		if (s.member == NULL)
+			return;	/* left in the meantime: the event dies too */
 		s.socket_id = s.member->socket_id;
 		s.user_id = s.member->user_id;
 		s.user = s.member->user;
 	}
-	switch (event) {
+	e.kind = in.event;
+	e.raw = in.payload.p;
+	e.raw_len = in.payload.len;
+	e.p = parse_json(in.payload.p, in.payload.len, "EVENT");
+	e.msg_id = msg_id = dup_ipc_str(in.msg_id);
+	fault_check(&e);
+	switch (e.kind) {
 	case IPC_EV_CHAT_SEND_MESSAGE:
 	case IPC_EV_CHAT_VIDEO_MESSAGE:
 	case IPC_EV_CHAT_VIDEO_FILE:
 	case IPC_EV_CHAT_FILE_UPLOADED:
 	case IPC_EV_CHAT_TYPING:
-		chat_event(&room, &s, event, payload);
+		chat_event(&room, &s, &e);
 		break;
 	case IPC_EV_PRESENCE_STATUS_CHANGE:
-		presence_event(&room, &s, event, payload);
+		presence_event(&room, &s, &e);
 		break;
 	default:
-		video_event(&room, &s, event, payload);
+		video_event(&room, &s, &e);
 		break;
 	}
-	cJSON_Delete(payload);
-	if (flags & IPC_E_GUEST) {
+	cJSON_Delete(e.p);
+	free(msg_id);
+	if (in.flags & IPC_E_GUEST) {
 		free((char *)s.socket_id);
 		free((char *)s.user_id);
 		cJSON_Delete(guest_user);
@@ -262,13 +274,13 @@ on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		on_room_open(&r);
 		break;
 	case IPC_JOIN:
-		on_join(&r);
+		on_join(msg);
 		break;
 	case IPC_LEAVE:
-		on_leave(&r);
+		on_leave(msg);
 		break;
 	case IPC_EVENT:
-		on_event(&r);
+		on_event(msg);
 		break;
 	case IPC_LOG_LEVEL:
 		level = ipc_get_u8(&r);
@@ -374,6 +386,13 @@ main(int argc, char **argv)
 		title_at = argv[1];
 		title_space = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) +
 		    1 - argv[1]);
+	}
+	if ((fault_text = getenv("COUP_ROOMD_FAULT")) != NULL) {
+		if (strncmp(fault_text, "abort-on:", 9) == 0 &&
+		    fault_text[9] != '\0')
+			fault_text += 9;
+		else
+			fault_text = NULL;
 	}
 	snprintf(procname, sizeof(procname), "room %s", spare ? "(spare)" :
 	    name);

@@ -88,15 +88,13 @@ presence_leave(struct room *r, struct member *m)
 }
 
 void
-presence_event(struct room *r, const struct sender *s, int event,
-    cJSON *payload)
+presence_event(struct room *r, const struct sender *s, const struct event *e)
 {
-	const cJSON *status = cJSON_GetObjectItemCaseSensitive(payload,
-	    "status");
+	const cJSON *status = cJSON_GetObjectItemCaseSensitive(e->p, "status");
 	struct member *m;
 	cJSON *o;
 
-	if (event != IPC_EV_PRESENCE_STATUS_CHANGE || s->member == NULL ||
+	if (e->kind != IPC_EV_PRESENCE_STATUS_CHANGE || s->member == NULL ||
 	    !cJSON_IsString(status))
 		return;
 	/* The status is the user's, whichever tab set it. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ipc.h"
+#include "json.h"
 #include "log.h"
 #include "room.h"
 #include "sio_packet.h"
@@ -54,7 +55,8 @@ void
 room_send(struct room *r, const uint64_t *conns, size_t n, const char *event,
     cJSON *payload)
 {
-	struct buf body = BUF_INIT;
+	struct buf pkt = BUF_INIT, body = BUF_INIT;
+	size_t per, i, k;
 	cJSON *arr;
 
 	if (n == 0) {
@@ -64,16 +66,33 @@ room_send(struct room *r, const uint64_t *conns, size_t n, const char *event,
 	arr = cJSON_CreateArray();
 	cJSON_AddItemToArray(arr, cJSON_CreateString(event));
 	cJSON_AddItemToArray(arr, payload);
-	ipc_put_u32(&body, (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
-		ipc_put_u64(&body, conns[i]);
-	/* The packet text runs to the end of the body. */
-	sio_encode(&body, SIO_EVENT, "/", SIO_NO_ACK, 0, arr);
+	/* Encoded once, for every recipient. */
+	sio_encode(&pkt, SIO_EVENT, "/", SIO_NO_ACK, 0, arr);
 	cJSON_Delete(arr);
-	if (ipc_send(r->chan, IPC_SEND, body.data, body.len) < 0)
-		fatalx("the gateway is not reading (%zu bytes queued)",
-		    ipc_queued(r->chan));
+	/* The gateway bounds what it hands us (bounds.h), so a packet always
+	 * fits with room to spare; a large room's recipients are split over
+	 * as many messages as it takes. */
+	if (pkt.len + 4 + 8 > IPC_MSG_MAX) {
+		log_warnx("%s of %zu bytes does not fit the channel; dropped",
+		    event, pkt.len);
+		buf_free(&pkt);
+		return;
+	}
+	per = (IPC_MSG_MAX - 4 - pkt.len) / 8;
+	for (i = 0; i < n; i += k) {
+		k = n - i < per ? n - i : per;
+		buf_reset(&body);
+		ipc_put_u32(&body, (uint32_t)k);
+		for (size_t j = 0; j < k; j++)
+			ipc_put_u64(&body, conns[i + j]);
+		/* The packet text runs to the end of the body. */
+		buf_append(&body, pkt.data, pkt.len);
+		if (ipc_send(r->chan, IPC_SEND, body.data, body.len) < 0)
+			fatalx("the gateway is not reading (%zu bytes queued)",
+			    ipc_queued(r->chan));
+	}
 	buf_free(&body);
+	buf_free(&pkt);
 }
 
 void
@@ -95,6 +114,26 @@ user_copy(const cJSON *user)
 	if (u == NULL)
 		fatal("cJSON_Duplicate");
 	return u;
+}
+
+cJSON *
+event_field(const struct event *e, const char *name)
+{
+	struct json_span v;
+	cJSON *item;
+	char *text;
+
+	if (json_member(e->raw, e->raw_len, name, &v) < 0)
+		return cJSON_CreateNull();
+	/* cJSON copies raw text from a C string. */
+	if ((text = malloc(v.len + 1)) == NULL)
+		fatal("malloc");
+	memcpy(text, v.p, v.len);
+	text[v.len] = '\0';
+	if ((item = cJSON_CreateRaw(text)) == NULL)
+		fatal("cJSON_CreateRaw");
+	free(text);
+	return item;
 }
 
 void

@@ -39,6 +39,19 @@ struct sender {
 	struct member	*member;	/* NULL for a guest */
 };
 
+/*
+ * An event as the gateway handed it on: its payload parsed (to read the
+ * fields a room decides on) and as the client wrote it (to pass on the
+ * fields that are only carried: event_field()).
+ */
+struct event {
+	int		 kind;		/* enum ipc_event */
+	cJSON		*p;
+	const char	*raw;
+	size_t		 raw_len;
+	const char	*msg_id;	/* chat: the gateway's id ("" none) */
+};
+
 struct room {
 	char		*name;		/* "video:abc" */
 	const char	*id;		/* after the colon */
@@ -64,17 +77,20 @@ void		 room_broadcast(struct room *, uint64_t except,
 /* The handlers, one file per kind of event. */
 void	video_join(struct room *, struct member *, int replay);
 void	video_leave(struct room *, struct member *);
-void	video_event(struct room *, const struct sender *, int event,
-	    cJSON *payload);
+void	video_event(struct room *, const struct sender *,
+	    const struct event *);
 void	presence_join(struct room *, struct member *, int replay);
 void	presence_leave(struct room *, struct member *);
-void	presence_event(struct room *, const struct sender *, int event,
-	    cJSON *payload);
-void	chat_event(struct room *, const struct sender *, int event,
-	    cJSON *payload);
+void	presence_event(struct room *, const struct sender *,
+	    const struct event *);
+void	chat_event(struct room *, const struct sender *,
+	    const struct event *);
 
 /* Helpers for building payloads. */
 cJSON	*user_copy(const cJSON *user);
+/* The payload's field `name` as the client wrote it (printed as it is),
+ * or null when absent: what a relay or a message carries on. */
+cJSON	*event_field(const struct event *, const char *name);
 void	 add_timestamp(cJSON *obj);
 
 #endif

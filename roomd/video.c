@@ -67,24 +67,22 @@ video_leave(struct room *r, struct member *m)
 	    who(m->socket_id, m->user_id));
 }
 
-/* video:offer / answer / ice-candidate: to `to` alone, if it is here. */
+/* video:offer / answer / ice-candidate: to `to` alone, if it is here,
+ * {from, <field>: as the sender wrote it}. */
 static void
 relay(struct room *r, const struct sender *s, const char *event,
-    const char *field, cJSON *payload)
+    const char *field, const struct event *e)
 {
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(payload, "to");
-	cJSON *body = cJSON_DetachItemFromObjectCaseSensitive(payload, field);
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(e->p, "to");
 	struct member *target;
 	cJSON *out;
 
 	if (!cJSON_IsString(to) ||
-	    (target = room_find_socket(r, to->valuestring)) == NULL) {
-		cJSON_Delete(body);
+	    (target = room_find_socket(r, to->valuestring)) == NULL)
 		return;		/* left meanwhile */
-	}
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "from", s->socket_id);
-	cJSON_AddItemToObject(out, field, body ? body : cJSON_CreateNull());
+	cJSON_AddItemToObject(out, field, event_field(e, field));
 	room_send(r, &target->conn, 1, event, out);
 }
 
@@ -104,24 +102,24 @@ bool_field(const cJSON *payload, const char *name)
 }
 
 void
-video_event(struct room *r, const struct sender *s, int event,
-    cJSON *payload)
+video_event(struct room *r, const struct sender *s, const struct event *e)
 {
+	const cJSON *payload = e->p;
 	struct member *m = s->member;
 	cJSON *out;
 	int on;
 
 	if (m == NULL)
 		return;		/* video events come from members only */
-	switch (event) {
+	switch (e->kind) {
 	case IPC_EV_VIDEO_OFFER:
-		relay(r, s, "video:offer", "offer", payload);
+		relay(r, s, "video:offer", "offer", e);
 		return;
 	case IPC_EV_VIDEO_ANSWER:
-		relay(r, s, "video:answer", "answer", payload);
+		relay(r, s, "video:answer", "answer", e);
 		return;
 	case IPC_EV_VIDEO_ICE_CANDIDATE:
-		relay(r, s, "video:ice-candidate", "candidate", payload);
+		relay(r, s, "video:ice-candidate", "candidate", e);
 		return;
 	case IPC_EV_VIDEO_TOGGLE_AUDIO:
 		on = bool_field(payload, "isMuted");
@@ -139,7 +137,7 @@ video_event(struct room *r, const struct sender *s, int event,
 		return;
 	case IPC_EV_VIDEO_SCREEN_SHARE_START:
 	case IPC_EV_VIDEO_SCREEN_SHARE_STOP:
-		on = event == IPC_EV_VIDEO_SCREEN_SHARE_START;
+		on = e->kind == IPC_EV_VIDEO_SCREEN_SHARE_START;
 		set_flag(m, IPC_M_SHARING, on);
 		out = who(m->socket_id, m->user_id);
 		cJSON_AddBoolToObject(out, "isSharing", on);

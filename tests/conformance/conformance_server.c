@@ -134,13 +134,16 @@ on_ack_response(struct sio_socket *s, cJSON *args,
 }
 
 static void
-on_event(struct sio_socket *s, const char *name, cJSON *args,
-    const struct sio_bins *bins, long long ack_id, void *arg)
+on_event(struct sio_socket *s, const struct sio_event *ev, void *arg)
 {
+	const char *name = ev->name;
+	cJSON *args = ev->args;
+	const struct sio_bins *bins = ev->bins;
+
 	if (strcmp(name, "message") == 0)
 		sio_emit(s, "message-back", args, bins);
-	else if (strcmp(name, "message-with-ack") == 0 && ack_id >= 0)
-		sio_ack(s, ack_id, args, bins);
+	else if (strcmp(name, "message-with-ack") == 0 && ev->ack_id >= 0)
+		sio_ack(s, ev->ack_id, args, bins);
 	else if (strcmp(name, "broadcast") == 0) {
 		struct sio_out *o = sio_out_event(sio_socket_nsp(s),
 		    "broadcast", args, bins, -1);
@@ -216,8 +219,12 @@ main(int argc, char **argv)
 	if (engineio)
 		eio = eio_server_new(loop, &eo, &echo, NULL);
 	else {
-		sio = sio_server_new(loop, &eo,
-		    (int)config_int(&cfg, CFG_CONNECT_TIMEOUT_MS));
+		struct sio_opts so = {
+			(int)config_int(&cfg, CFG_CONNECT_TIMEOUT_MS),
+			(double)config_int(&cfg, CFG_RATE_LIMIT_CONNECTS),
+		};
+
+		sio = sio_server_new(loop, &eo, &so);
 		eio = sio_server_engine(sio);
 		sio_namespace(sio, "/", &ops, NULL);
 		sio_namespace(sio, "/custom", &ops, NULL);

@@ -164,6 +164,7 @@ static void
 test_int(void)
 {
 	struct config cfg;
+	char num[32];
 
 	config_init(&cfg);
 	is_int(config_set(&cfg, CFG_PORT, "8080", CONFIG_SRC_CLI, err,
@@ -174,9 +175,15 @@ test_int(void)
 	    sizeof(err)), 0, "PORT at its minimum");
 	is_int(config_set(&cfg, CFG_PORT, "65535", CONFIG_SRC_CLI, err,
 	    sizeof(err)), 0, "PORT at its maximum");
-	is_int(config_set(&cfg, CFG_MAX_PAYLOAD, "104857600", CONFIG_SRC_CLI,
+	/* MAX_PAYLOAD is bounded by what a room process's channel carries. */
+	snprintf(num, sizeof(num), "%d", BOUND_PAYLOAD);
+	is_int(config_set(&cfg, CFG_MAX_PAYLOAD, num, CONFIG_SRC_CLI,
 	    err, sizeof(err)), 0, "MAX_PAYLOAD at its maximum");
-	is_int(config_int(&cfg, CFG_MAX_PAYLOAD), 104857600, "MAX_PAYLOAD");
+	is_int(config_int(&cfg, CFG_MAX_PAYLOAD), BOUND_PAYLOAD, "MAX_PAYLOAD");
+	snprintf(num, sizeof(num), "%d", BOUND_PAYLOAD + 1);
+	is_int(config_set(&cfg, CFG_MAX_PAYLOAD, num, CONFIG_SRC_CLI,
+	    err, sizeof(err)), -1, "MAX_PAYLOAD over what the IPC carries");
+	is_int(config_int(&cfg, CFG_MAX_PAYLOAD), BOUND_PAYLOAD, "  unchanged");
 	is_int(config_set(&cfg, CFG_PORT, "abc", CONFIG_SRC_CLI, err,
 	    sizeof(err)), -1, "a failed set...");
 	is_int(config_int(&cfg, CFG_PORT), 65535, "  leaves the old value");
@@ -327,7 +334,7 @@ static void
 test_string(void)
 {
 	struct config cfg;
-	char long_host[300];
+	char long_host[300], want[64];
 
 	config_init(&cfg);
 	is_int(config_set(&cfg, CFG_HOST, "127.0.0.1", CONFIG_SRC_FILE, err,
@@ -348,8 +355,9 @@ test_string(void)
 	expect_error(CFG_ALLOWED_ORIGINS, "http://a\nhttp://b",
 	    "ALLOWED_ORIGINS: the value contains a control character",
 	    "a newline in a value refused");
-	expect_error(CFG__COUNT, "1", "no configuration key number 33",
-	    "key out of the table refused");
+	snprintf(want, sizeof(want), "no configuration key number %d",
+	    CFG__COUNT);
+	expect_error(CFG__COUNT, "1", want, "key out of the table refused");
 }
 
 static void
@@ -735,8 +743,10 @@ test_dump_usage(void)
 	    "VIDEO_ROOM_MAX=16  # default\n"
 	    "CHAT_MAX_LENGTH=4000  # default\n"
 	    "RATE_LIMIT_EVENTS=100  # default\n"
+	    "RATE_LIMIT_CONNECTS=5  # default\n"
 	    "ROOM_IDLE_TIMEOUT=30  # default\n"
 	    "MAX_ROOMS=10000  # default\n"
+	    "USER_ROOMS_MAX=64  # default\n"
 	    "ROOM_SPARES=1  # default\n"
 	    "ROOMD_PATH=  # default\n"
 	    "RUN_DIR=/run/coup-signaling  # default\n"

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "ipc.h"
+#include "ipc_msg.h"
 #include "log.h"
 #include "tap.h"
 
@@ -958,6 +959,70 @@ test_chan_send_error(struct ev_loop *loop)
 	free(p);
 }
 
+/* JOIN, LEAVE and EVENT: what is encoded decodes the same; bounds and
+ * leftover bytes are refused. */
+static void
+test_messages(void)
+{
+	struct buf b = BUF_INIT;
+	struct ipc_join j = {
+		7, ipc_str("sid0123456789abcdef0"), ipc_str("u1"),
+		ipc_str("{\"id\":\"u1\"}"), IPC_M_MUTED, 1700000000000LL,
+	}, jj;
+	struct ipc_leave l = { 9, IPC_LEAVE_KICKED }, ll;
+	struct ipc_event_msg e = {
+		.conn = 5, .event = IPC_EV_CHAT_SEND_MESSAGE,
+		.flags = IPC_E_GUEST, .socket_id = ipc_str("s"),
+		.user_id = ipc_str("u"), .user = ipc_str("{}"),
+		.msg_id = ipc_str("msg_1_s"), .payload = ipc_str("{\"a\":1e14}"),
+	}, ee;
+	char big[BOUND_USER_ID + 2];
+
+	is_int(ipc_put_join(&b, &j), 0, "JOIN encodes");
+	is_int(ipc_get_join(b.data, b.len, &jj), 0, "  and decodes");
+	ok(jj.conn == 7 && jj.flags == IPC_M_MUTED &&
+	    jj.joined_at == 1700000000000LL && jj.user_id.len == 2 &&
+	    memcmp(jj.user.p, "{\"id\":\"u1\"}", jj.user.len) == 0,
+	    "  the same fields");
+	buf_append_byte(&b, 0);
+	is_int(ipc_get_join(b.data, b.len, &jj), -1, "a byte left over fails");
+	is_int(ipc_get_join(b.data, b.len - 2, &jj), -1, "a short body fails");
+	buf_reset(&b);
+	memset(big, 'u', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	j.user_id = ipc_str(big);
+	is_int(ipc_put_join(&b, &j), -1, "a userId over BOUND_USER_ID is "
+	    "not encoded");
+	is_int(b.len, 0, "  nothing appended");
+	/* A hand-made body with that userId: the decoder refuses it too. */
+	ipc_put_u64(&b, 1);
+	ipc_put_str(&b, "s", 1);
+	ipc_put_str(&b, big, strlen(big));
+	ipc_put_str(&b, "{}", 2);
+	ipc_put_u8(&b, 0);
+	ipc_put_u64(&b, 0);
+	is_int(ipc_get_join(b.data, b.len, &jj), -1, "  nor decoded");
+	buf_reset(&b);
+
+	is_int(ipc_put_leave(&b, &l), 0, "LEAVE encodes");
+	is_int(ipc_get_leave(b.data, b.len, &ll), 0, "  and decodes");
+	ok(ll.conn == 9 && ll.reason == IPC_LEAVE_KICKED, "  the same fields");
+	buf_reset(&b);
+
+	is_int(ipc_put_event(&b, &e), 0, "EVENT (a guest's) encodes");
+	is_int(ipc_get_event(b.data, b.len, &ee), 0, "  and decodes");
+	ok(ee.conn == 5 && ee.event == IPC_EV_CHAT_SEND_MESSAGE &&
+	    ee.socket_id.len == 1 && ee.msg_id.len == 7 &&
+	    ee.payload.len == 10 && memcmp(ee.payload.p, "{\"a\":1e14}", 10) ==
+	    0, "  the same fields, the payload byte for byte");
+	buf_reset(&b);
+	e.flags = 0;
+	e.event = IPC_EV_MAX;
+	is_int(ipc_put_event(&b, &e), 0, "an EVENT of no known kind encodes");
+	is_int(ipc_get_event(b.data, b.len, &ee), -1, "  but does not decode");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -971,6 +1036,7 @@ main(void)
 	test_assemble_sizes();
 	test_assemble_good();
 	test_frame();
+	test_messages();
 
 	if ((loop = ev_loop_new(0)) == NULL)
 		fatalx("ev_loop_new");

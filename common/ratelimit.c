@@ -1,0 +1,31 @@
+/*
+ * ratelimit.c - a token bucket with a grace period (see ratelimit.h).
+ */
+#include "ratelimit.h"
+
+enum rate_verdict
+rate_take(struct rate_bucket *b, double now, double rate)
+{
+	double cap = rate * RATE_BURST;
+
+	if (b->tokens < 0) {
+		b->tokens = cap;
+		b->refilled = now;
+	}
+	b->tokens += (now - b->refilled) * rate;
+	if (b->tokens > cap)
+		b->tokens = cap;
+	b->refilled = now;
+	if (b->tokens >= 1) {
+		b->tokens -= 1;
+		return RATE_OK;
+	}
+	/* Over the limit: refusals without a quiet second between them (a
+	 * flood gets some through as the bucket refills, and is still a
+	 * flood). */
+	if (b->over_since == 0 || now - b->last_refused > 1.0)
+		b->over_since = now;
+	b->last_refused = now;
+	return now - b->over_since > RATE_GRACE_SECS ? RATE_CLOSE :
+	    RATE_REFUSED;
+}

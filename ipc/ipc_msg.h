@@ -1,0 +1,67 @@
+/*
+ * ipc_msg.h - the bodies of the messages that carry the room's members
+ * and their events (JOIN, LEAVE, EVENT): one struct each, one encoder and
+ * one decoder each (ipc_msg.c), used by every process that writes or
+ * reads them.  The decoders hold every string to its bounds.h limit and
+ * fail on bytes left over, so an encoder and a decoder cannot disagree
+ * about what a body is.
+ */
+#ifndef COUP_IPC_MSG_H
+#define COUP_IPC_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Some bytes of a body (not NUL-terminated). */
+struct ipc_str {
+	const char	*p;
+	size_t		 len;
+};
+
+/* IPC_JOIN: a member joins (or is replayed into a new process). */
+struct ipc_join {
+	uint64_t	 conn;
+	struct ipc_str	 socket_id;	/* <= BOUND_SOCKET_ID */
+	struct ipc_str	 user_id;	/* <= BOUND_USER_ID */
+	struct ipc_str	 user;		/* JSON object, <= BOUND_USER_JSON */
+	uint8_t		 flags;		/* IPC_M_* */
+	int64_t		 joined_at;	/* ms since epoch */
+};
+
+/* IPC_LEAVE */
+struct ipc_leave {
+	uint64_t	 conn;
+	uint8_t		 reason;	/* enum ipc_leave_reason */
+};
+
+/* IPC_EVENT: a checked client event for the room. */
+struct ipc_event_msg {
+	uint64_t	 conn;
+	uint16_t	 event;		/* enum ipc_event */
+	uint8_t		 flags;		/* IPC_E_* */
+	/* The sender, when IPC_E_GUEST (not a member): as in ipc_join. */
+	struct ipc_str	 socket_id, user_id, user;
+	struct ipc_str	 msg_id;	/* chat: the gateway's, or empty */
+	struct ipc_str	 payload;	/* JSON object, as the client wrote it */
+};
+
+/* From C strings (NULL is empty). */
+struct ipc_str	ipc_str(const char *);
+
+/*
+ * Append the body; -1 (nothing appended) when a field is over its bound:
+ * the caller checked its input at the edge, so that is its bug to report,
+ * never the room's to die on.
+ */
+int	ipc_put_join(struct buf *, const struct ipc_join *);
+int	ipc_put_leave(struct buf *, const struct ipc_leave *);
+int	ipc_put_event(struct buf *, const struct ipc_event_msg *);
+
+/* Read a body: 0, or -1 when it is short, over a bound, or too long. */
+int	ipc_get_join(const void *body, size_t len, struct ipc_join *);
+int	ipc_get_leave(const void *body, size_t len, struct ipc_leave *);
+int	ipc_get_event(const void *body, size_t len, struct ipc_event_msg *);
+
+#endif
