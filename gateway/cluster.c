@@ -115,17 +115,20 @@ const char cl_lua_snapshot[] = LUA_SNAP
 
 /*
  * KEYS room, node's rooms, all rooms; ARGV node, room, channel, inbox,
- * req, then socket id and member pairs: this node's members of the room,
- * all of them.  Its entries not in the list left while Redis was away.
+ * req, members: this node's members of the room, all of them, as one JSON
+ * array of [socket id, member text] pairs.  One argument whatever their
+ * number (a room of any size is rewritten in one step, like a small one),
+ * and the stale entries can only be told with the whole list at hand.
  */
 const char cl_lua_resync[] = LUA_SNAP
+	"local list = cjson.decode(ARGV[6])\n"
 	"local mine = {}\n"
-	"local any = false\n"
-	"for i = 6, #ARGV, 2 do mine[ARGV[i]] = ARGV[i + 1]; any = true end\n"
+	"for _, p in ipairs(list) do mine[p[1]] = true end\n"
 	"local node = cjson.encode(ARGV[1])\n"
+	/* Ours but not in the list: left while Redis was away. */
 	"local all = redis.call('HGETALL', KEYS[1])\n"
 	"for i = 1, #all, 2 do\n"
-	"  if mine[all[i]] == nil then\n"
+	"  if not mine[all[i]] then\n"
 	"    local ok, m = pcall(cjson.decode, all[i + 1])\n"
 	"    if ok and type(m) == 'table' and m.node == ARGV[1] then\n"
 	"      redis.call('HDEL', KEYS[1], all[i])\n"
@@ -134,13 +137,15 @@ const char cl_lua_resync[] = LUA_SNAP
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"for sid, v in pairs(mine) do\n"
-	"  if redis.call('HSET', KEYS[1], sid, v) == 1 then\n"
+	/* The list as it is now; a member Redis did not have is a join. */
+	"for _, p in ipairs(list) do\n"
+	"  if redis.call('HSET', KEYS[1], p[1], p[2]) == 1 then\n"
 	"    redis.call('PUBLISH', ARGV[3], '{\"t\":\"join\",\"node\":' ..\n"
-	"      node .. ',\"m\":' .. v .. '}')\n"
+	"      node .. ',\"m\":' .. p[2] .. '}')\n"
 	"  end\n"
 	"end\n"
-	"if any then\n"
+	/* The room's place in the indexes (coupctl, the dead-node reaper). */
+	"if #list > 0 then\n"
 	"  redis.call('SADD', KEYS[2], ARGV[2])\n"
 	"  redis.call('SADD', KEYS[3], ARGV[2])\n"
 	"elseif redis.call('HLEN', KEYS[1]) == 0 then\n"
@@ -233,16 +238,24 @@ static const char lua_overview[] =
 
 /* ---------------------------------------------------------------- commands */
 
+/*
+ * No limit on argc here: every script takes a fixed few arguments, and
+ * what grows with a room travels as one JSON argument (cl_lua_resync).
+ */
 int
 cl_eval(const char *script, int nkeys, int argc, const char **argv,
     redis_reply_cb cb, void *arg)
 {
-	const char *av[64];
-	size_t len[64];
+	const char **av;
+	size_t *len;
 	char nk[16];
+	int rc;
 
-	if (!cl.ready || argc + 3 > 64)
+	if (!cl.ready)
 		return -1;
+	if ((av = calloc(argc + 3, sizeof(*av))) == NULL ||
+	    (len = calloc(argc + 3, sizeof(*len))) == NULL)
+		fatal("calloc");
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVAL";
 	av[1] = script;
@@ -251,7 +264,10 @@ cl_eval(const char *script, int nkeys, int argc, const char **argv,
 		av[3 + i] = argv[i];
 	for (int i = 0; i < argc + 3; i++)
 		len[i] = strlen(av[i]);
-	return redis_link_cmd(cl.cmd, cb, arg, argc + 3, av, len);
+	rc = redis_link_cmd(cl.cmd, cb, arg, argc + 3, av, len);
+	free(av);
+	free(len);
+	return rc;
 }
 
 int

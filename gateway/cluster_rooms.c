@@ -515,61 +515,45 @@ on_resync(struct redis_link *l, struct redisReply *r, void *arg)
 		log_warnx("redis: resynchronising a room failed: %s", r->str);
 }
 
-/* Write all our members of the room, drop our stale ones, and ask for a
- * snapshot of the rest. */
+/*
+ * Write all our members of the room, drop our stale ones, and ask for a
+ * snapshot of the rest: one script, with the members as one JSON list
+ * however many there are.
+ */
 static void
 resync(struct croom *cr)
 {
 	struct room *r = local_room(cr);
-	const char **av;
-	char nodekey[256], req[16], **texts;
-	unsigned n = r ? r->count : 0, k = 0;
+	cJSON *list = cJSON_CreateArray();
+	char nodekey[256], *members;
+	const char *av[9];
+	unsigned n = r ? r->count : 0;
 
-	av = calloc(8 + 2 * n, sizeof(*av));
-	texts = calloc(n + 1, sizeof(*texts));
-	if (av == NULL || texts == NULL)
-		fatal("calloc");
-	snprintf(nodekey, sizeof(nodekey), CL_NODE_KEY "%s:rooms", cl.id);
-	snprintf(req, sizeof(req), "0");
-	av[k++] = cr->key;
-	av[k++] = nodekey;
-	av[k++] = CL_ROOMS;
-	av[k++] = cl.id;
-	av[k++] = cr->name;
-	av[k++] = cr->chan;
-	av[k++] = cl.inbox;
-	av[k++] = req;
 	for (unsigned i = 0; i < n; i++) {
 		struct membership *m = r->members[i];
+		cJSON *pair = cJSON_CreateArray();
+		char *text = member_json(m->client, m, NULL);
 
-		texts[i] = member_json(m->client, m, NULL);
-		av[k++] = sio_socket_id(m->client->sock);
-		av[k++] = texts[i];
+		cJSON_AddItemToArray(pair, cJSON_CreateString(
+		    sio_socket_id(m->client->sock)));
+		cJSON_AddItemToArray(pair, cJSON_CreateString(text));
+		cJSON_AddItemToArray(list, pair);
+		cJSON_free(text);
 	}
-	if (k + 3 <= 64)
-		cl_eval(cl_lua_resync, 3, (int)k, av, on_resync, NULL);
-	else {
-		/* Too many for one call: write them one by one. */
-		for (unsigned i = 0; i < n; i++) {
-			const char *hv[4] = { "HSET", cr->key,
-			    sio_socket_id(r->members[i]->client->sock),
-			    texts[i] };
-			size_t len[4] = { 4, strlen(hv[1]), strlen(hv[2]),
-			    strlen(hv[3]) };
-
-			redis_link_cmd(cl.cmd, NULL, NULL, 4, hv, len);
-		}
-		av[0] = cr->key;
-		av[1] = cr->name;
-		av[2] = req;
-		av[3] = cl.inbox;
-		cl_eval(cl_lua_snapshot, 1, 4, av, NULL, NULL);
-	}
+	members = print_free(list);
+	snprintf(nodekey, sizeof(nodekey), CL_NODE_KEY "%s:rooms", cl.id);
+	av[0] = cr->key;
+	av[1] = nodekey;
+	av[2] = CL_ROOMS;
+	av[3] = cl.id;
+	av[4] = cr->name;
+	av[5] = cr->chan;
+	av[6] = cl.inbox;
+	av[7] = "0";		/* no admit waits for this snapshot */
+	av[8] = members;
+	cl_eval(cl_lua_resync, 3, 9, av, on_resync, NULL);
 	cl.st.resyncs++;
-	for (unsigned i = 0; i < n; i++)
-		cJSON_free(texts[i]);
-	free(texts);
-	free(av);
+	cJSON_free(members);
 }
 
 /* ---------------------------------------------------------------- admits */
