@@ -376,9 +376,11 @@ send_now(struct child *c, struct qmsg *q)
 	if (seq < 0)
 		return -1;
 	q->seq = (uint32_t)seq;
-	/* Never resent: a successor gets its room and level in ROOM_OPEN. */
-	if (q->type == IPC_ROOM_OPEN || q->type == IPC_EXIT ||
-	    q->type == IPC_LOG_LEVEL)
+	/* Never resent: a successor gets its room and level in ROOM_OPEN.
+	 * ROOM_OPEN is kept until PROCESSED all the same (and dropped by a
+	 * rebuild): on probation nothing follows it before then, so a
+	 * process that dies on its room never blames a member's JOIN. */
+	if (q->type == IPC_EXIT || q->type == IPC_LOG_LEVEL)
 		qmsg_free(q, 1);
 	else
 		q_push(&c->unacked, q);
@@ -718,7 +720,10 @@ blame_unacked(struct child *c)
 	struct qmsg *q;
 
 	while ((q = q_pop(&c->unacked)) != NULL) {
-		if (++q->tries < POISON_TRIES) {
+		/* Dying on its room is failing to start (throttled as such). */
+		if (q->type == IPC_ROOM_OPEN)
+			q_push(&keep, q);
+		else if (++q->tries < POISON_TRIES) {
 			if (q->replay && c->room != NULL) {
 				struct client *cl = client_find(c->sup->gw,
 				    q->conn);

@@ -494,7 +494,8 @@ deliver_partial(struct client *c)
  * against theirs: each CONNECT may cost an authentication (a call to the
  * application's API), so a loop of them must not run free.  Beyond the
  * limit a CONNECT is refused without asking anyone; a connection that
- * keeps at it is closed.  1 when the packet was refused.
+ * keeps at it is closed.  0 to go on, 1 when over the limit, 2 when the
+ * connection was closed (and c freed).
  */
 static int
 connect_limited(struct client *c, const struct sio_packet *p)
@@ -511,11 +512,12 @@ connect_limited(struct client *c, const struct sio_packet *p)
 		log_info("sio %s: over the CONNECT rate limit for %.0f s; "
 		    "closing", eio_session_sid(c->eio), RATE_GRACE_SECS);
 		eio_close(c->eio, "rate limit");
-		return 1;
+		return 2;
 	case RATE_REFUSED:
 	default:
 		if (p->type == SIO_CONNECT &&
-		    client_socket(c, p->nsp) == NULL) {
+		    client_socket(c, p->nsp) == NULL &&
+		    nsp_find(srv, p->nsp) != NULL) {
 			d = cJSON_CreateObject();
 			cJSON_AddStringToObject(d, "message",
 			    "Too many connection attempts; slow down");
@@ -544,8 +546,17 @@ on_text(struct client *c, const uint8_t *data, size_t len)
 	switch (p.type) {
 	case SIO_CONNECT:
 	case SIO_DISCONNECT:
-		if (connect_limited(c, &p))
+		/* Both count; a DISCONNECT (a client leaving) is never
+		 * refused, a CONNECT over the limit is. */
+		switch (connect_limited(c, &p)) {
+		case 2:
+			sio_packet_clear(&p);
+			return;		/* closed: c is gone */
+		case 1:
+			if (p.type == SIO_CONNECT)
+				goto done;
 			break;
+		}
 		if (p.type == SIO_CONNECT)
 			on_connect(c, &p);
 		else if ((s = client_socket(c, p.nsp)) != NULL)
@@ -580,6 +591,7 @@ on_text(struct client *c, const uint8_t *data, size_t len)
 		protocol_error(c, "CONNECT_ERROR from a client");
 		break;
 	}
+done:
 	sio_packet_clear(&p);
 }
 

@@ -41,9 +41,10 @@ static char *title_at;
 static size_t title_space;
 /*
  * Fault injection for the tests of what the gateway does when a room
- * process dies on a message: COUP_ROOMD_FAULT=abort-on:TEXT makes this
- * process abort on an event whose payload contains TEXT.  Unset in any
- * real deployment (coup-roomd(8), ENVIRONMENT).
+ * process dies on a message or at start: COUP_ROOMD_FAULT=abort-on:TEXT
+ * makes this process abort on an event whose payload contains TEXT, or
+ * when its room's name does.  Unset in any real deployment (coup-roomd(8),
+ * ENVIRONMENT).
  */
 static const char *fault_text;
 
@@ -103,6 +104,11 @@ on_room_open(struct ipc_reader *r)
 	log_set_level(ipc_get_u8(r));
 	if (r->bad || name == NULL)
 		fatalx("malformed ROOM_OPEN");
+	if (fault_text != NULL && memmem(name, n, fault_text,
+	    strlen(fault_text)) != NULL) {
+		log_warnx("COUP_ROOMD_FAULT: aborting on the room, as asked");
+		abort();
+	}
 	free(room.name);
 	room.name = dup_str(name, n);
 	room.id = strchr(room.name, ':') ? strchr(room.name, ':') + 1 :

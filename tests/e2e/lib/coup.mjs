@@ -159,13 +159,14 @@ async function expectError(peer, event, args, code, message, { timeoutMs = 5000,
 
 /**
  * A gateway (and its mock API) for the tests of one describe block.
- * args: extra KEY=VALUE; env: NODE_ENV.
+ * args: extra KEY=VALUE; env: NODE_ENV; vars: environment variables of
+ * the gateway (and so of its room processes).
  */
-function useGateway(args = [], { env = 'production', name = 'coup-gateway' } = {}) {
+function useGateway(args = [], { env = 'production', name = 'coup-gateway', vars = {} } = {}) {
   const ctx = { api: null, server: null, url: null, clients: new Clients() };
   before(async () => {
     ctx.api = await startMockApi();
-    ctx.server = await startServer(GATEWAY, [`NODE_ENV=${env}`, `NEXTJS_URL=${ctx.api.url}`, 'LOG_LEVEL=info', ...args], { name });
+    ctx.server = await startServer(GATEWAY, [`NODE_ENV=${env}`, `NEXTJS_URL=${ctx.api.url}`, 'LOG_LEVEL=info', ...args], { name, env: vars });
     ctx.url = ctx.server.url;
   });
   afterEach(() => {
