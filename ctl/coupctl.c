@@ -27,6 +27,7 @@
 
 #include "autoconfig.h"
 #include "config.h"
+#include "json.h"
 #include "log.h"
 
 #define EXIT_OK		0
@@ -478,9 +479,10 @@ cell_text(const cJSON *v)
 		s = strdup(cJSON_IsTrue(v) ? "yes" : "no");
 	else if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
+		long long n;
 
-		if (d == (double)(long long)d) {
-			if (asprintf(&s, "%lld", (long long)d) == -1)
+		if (json_safe_integer(d, &n) == 0) {
+			if (asprintf(&s, "%lld", n) == -1)
 				s = NULL;
 		} else if (asprintf(&s, "%g", d) == -1)
 			s = NULL;
@@ -865,8 +867,7 @@ number_field(const cJSON *data, const char *field, long long *out)
 
 	if (!cJSON_IsNumber(v))
 		return -1;
-	*out = (long long)v->valuedouble;
-	return 0;
+	return json_safe_integer(v->valuedouble, out);
 }
 
 /* ------------------------------------------------------------ commands */
