@@ -35,6 +35,10 @@
 /* A multi-server node id ("<host>-<port>-<random>"). */
 #define BOUND_NODE_ID		95
 
+/* Binary attachments of one Socket.IO packet (they and the packet are
+ * MAX_PAYLOAD bytes in all). */
+#define BOUND_ATTACHMENTS	64
+
 /* The largest message body between the gateway and a room process. */
 #define IPC_MSG_MAX		(8 * 1024 * 1024)
 /*

@@ -14,6 +14,7 @@
 #include "hash.h"
 #include "keymap.h"
 #include "log.h"
+#include "replies.h"
 #include "rooms.h"
 #include "sio_server.h"
 
@@ -142,6 +143,35 @@ user_room_ref(struct user *u, struct room *r, int delta)
 }
 
 /* ---------------------------------------------------------------- clients */
+
+/* The contract's codes, for the error throttle. */
+static const char *const codes[CLIENT_ERROR_CODES] = {
+	"BAD_REQUEST", "NOT_MEMBER", "MEMBERSHIP_CHECK_FAILED", "NOT_IN_ROOM",
+	"ROOM_FULL", "RATE_LIMITED", "ROOM_UNAVAILABLE", "INTERNAL",
+};
+
+/*
+ * The `error` event, at most one a second per code (contract section 5):
+ * a refused flood must not become a flood of banners in the app.  The
+ * acks, which answer a request each, are not held back.
+ */
+void
+client_error(struct client *c, const char *code, const char *message)
+{
+	double now = ev_now(c->gw->loop);
+	unsigned i;
+
+	for (i = 0; i < CLIENT_ERROR_CODES && strcmp(codes[i], code) != 0; i++)
+		;
+	if (i < CLIENT_ERROR_CODES && c->error_at[i] != 0 &&
+	    now - c->error_at[i] < 1.0) {
+		c->gw->stats.errors_quiet++;
+		return;
+	}
+	if (i < CLIENT_ERROR_CODES)
+		c->error_at[i] = now;
+	reply_error(c->gw, c->sock, code, message);
+}
 
 void
 client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)

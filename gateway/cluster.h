@@ -23,6 +23,7 @@ struct gateway;
 struct client;
 struct membership;
 struct room;
+struct sio_bins;
 
 /* main.c */
 void	cluster_start(struct gateway *);
@@ -49,7 +50,7 @@ int	cluster_has_member(const char *room, const char *socket_id);
  * payload as parsed and as the client wrote it (raw); msg_id: chat's. */
 void	cluster_event(struct gateway *, const char *room, struct client *,
 	    int event, int guest, const char *msg_id, const cJSON *payload,
-	    const char *raw, size_t raw_len);
+	    const char *raw, size_t raw_len, const struct sio_bins *);
 
 /* rooms.c: a local member joined or left (before it is freed). */
 void	cluster_member_joined(struct membership *);

@@ -39,6 +39,7 @@
 #include "ipc.h"
 #include "ipc_msg.h"
 #include "json.h"
+#include "base64.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"
@@ -232,7 +233,7 @@ push_leave(struct room *r, const struct ghost *g, int reason)
 static void
 push_event(struct room *r, const struct ghost *g, const char *sid,
     const char *uid, const char *user, int event, const char *msg_id,
-    const char *payload, size_t len)
+    const char *payload, size_t len, const struct ipc_bins *bins)
 {
 	struct buf b = BUF_INIT;
 	struct ipc_event_msg e = {
@@ -248,6 +249,8 @@ push_event(struct room *r, const struct ghost *g, const char *sid,
 
 	if (r == NULL)
 		return;
+	if (bins != NULL)
+		e.bins = *bins;
 	if (ipc_put_event(&b, &e) == 0)
 		child_send(r->child, IPC_EVENT, b.data, b.len);
 	else
@@ -264,7 +267,8 @@ push_made_event(struct room *r, const struct ghost *g, int event, cJSON *p)
 
 	if (text == NULL)
 		fatal("cJSON_PrintUnformatted");
-	push_event(r, g, NULL, NULL, NULL, event, NULL, text, strlen(text));
+	push_event(r, g, NULL, NULL, NULL, event, NULL, text, strlen(text),
+	    NULL);
 	cJSON_free(text);
 	cJSON_Delete(p);
 }
@@ -849,13 +853,43 @@ croom_inbox(const char *msg, size_t len)
 /* ---------------------------------------------------------------- messages */
 
 /*
+ * A peer's attachments: base64 strings, held to a client's bounds (their
+ * count, and the payload's size with them).  Decoded in place into the
+ * message's own strings.  0, or -1 if they are not that.
+ */
+static int
+peer_bins(cJSON *list, size_t payload_len, struct ipc_bins *bins)
+{
+	cJSON *v;
+	size_t total = payload_len;
+	long n;
+
+	bins->n = 0;
+	if (list == NULL)
+		return 0;
+	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > BOUND_ATTACHMENTS)
+		return -1;
+	cJSON_ArrayForEach(v, list) {
+		if (!cJSON_IsString(v) || (n = base64_decode((uint8_t *)
+		    v->valuestring, v->valuestring, strlen(v->valuestring))) < 0 ||
+		    (size_t)n > BOUND_PAYLOAD - total)
+			return -1;
+		total += (size_t)n;
+		bins->bin[bins->n].p = v->valuestring;
+		bins->bin[bins->n++].len = (size_t)n;
+	}
+	return 0;
+}
+
+/*
  * A peer's event for the room, checked as a client's would be (checks.c)
  * before its room process hears of it; the payload goes on as the peer's
  * text, which is its client's.
  */
 static void
-peer_event(struct croom *cr, const cJSON *o, const char *text, size_t len)
+peer_event(struct croom *cr, cJSON *o, const char *text, size_t len)
 {
+	struct ipc_bins bins;
 	const cJSON *from = cJSON_GetObjectItemCaseSensitive(o, "from");
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "p");
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "m");
@@ -872,7 +906,9 @@ peer_event(struct croom *cr, const cJSON *o, const char *text, size_t len)
 
 	if (event <= 0 || sid == NULL || uid == NULL || check_user(user) < 0 ||
 	    check_payload(e, p, chat_max, why, sizeof(why)) < 0 ||
-	    json_member(text, len, "p", &span) < 0) {
+	    json_member(text, len, "p", &span) < 0 ||
+	    peer_bins(cJSON_GetObjectItemCaseSensitive(o, "bins"), span.len,
+	    &bins) < 0) {
 		log_debug("cluster: an event for %s refused%s%s", cr->name,
 		    *why ? ": " : "", why);
 		return;
@@ -885,14 +921,14 @@ peer_event(struct croom *cr, const cJSON *o, const char *text, size_t len)
 		ghost_update(cr, g, m, 0);
 	if (g != NULL)
 		push_event(local_room(cr), g, NULL, NULL, NULL, event, id,
-		    span.p, span.len);
+		    span.p, span.len, &bins);
 	else {
 		char *uj = cJSON_PrintUnformatted(user);
 
 		if (uj == NULL)
 			fatal("cJSON_PrintUnformatted");
 		push_event(local_room(cr), NULL, sid, uid, uj, event, id,
-		    span.p, span.len);
+		    span.p, span.len, &bins);
 		cJSON_free(uj);
 	}
 }
@@ -1016,7 +1052,7 @@ croom_release(struct croom *cr)
 void
 cluster_event(struct gateway *gw, const char *room, struct client *c,
     int event, int guest, const char *msg_id, const cJSON *payload,
-    const char *raw, size_t raw_len)
+    const char *raw, size_t raw_len, const struct sio_bins *bins)
 {
 	struct croom *cr = croom_find(room);
 	cJSON *o, *from;
@@ -1076,6 +1112,21 @@ cluster_event(struct gateway *gw, const char *room, struct client *c,
 	text[raw_len] = '\0';
 	cJSON_AddItemToObject(o, "p", cJSON_CreateRaw(text));
 	free(text);
+	if (bins != NULL && bins->n > 0) {
+		cJSON *list = cJSON_AddArrayToObject(o, "bins");
+
+		/* Pub/sub carries text: the attachments go as base64. */
+		for (int i = 0; i < bins->n; i++) {
+			char *b64 = malloc(BASE64_ENCODED_LEN(bins->len[i]) + 1);
+
+			if (b64 == NULL)
+				fatal("malloc");
+			base64_encode(b64, bins->data[i], bins->len[i]);
+			b64[BASE64_ENCODED_LEN(bins->len[i])] = '\0';
+			cJSON_AddItemToArray(list, cJSON_CreateString(b64));
+			free(b64);
+		}
+	}
 	if (update) {
 		struct room *r = room_find(gw, room);
 		struct membership *m = r ? room_membership(r, c) : NULL;

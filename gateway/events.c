@@ -7,9 +7,16 @@
  * a Redis peer's events are held to); what a client wrote travels on as
  * it wrote it (its text, not a re-printed tree), so nobody receives more
  * than was sent.  Every refusal has a stable code and goes to the sender
- * alone (replies.c).  Study-scoped joins first ask the CoUp API whether
- * the user is a member; the answer comes later, so such an event is held
- * (struct held: its text, its sender's connection id) until then.
+ * alone (replies.c), and a flood of them gets at most one `error` a
+ * second per code.  Study-scoped joins first ask the CoUp API whether the
+ * user is a member; the answer comes later, so such an event is held
+ * (event_queue.h), and the socket's next events wait behind it: each
+ * socket's events are handled in the order it sent them.
+ *
+ * What only repeats a state (video:speaking as the app sends it on every
+ * animation frame, chat:typing) is absorbed: acknowledged, not relayed,
+ * not counted against the rate limit; so is a status event from a socket
+ * that just left its call (NOT_IN_ROOM, not counted either).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +24,7 @@
 #include "checks.h"
 #include "cluster.h"
 #include "coupapi.h"
+#include "event_queue.h"
 #include "ipc.h"
 #include "json.h"
 #include "log.h"
@@ -31,22 +39,42 @@
 struct ctx {
 	struct client	*c;
 	struct gateway	*gw;
+	const struct sio_event *ev;	/* as it came (kept by hold()) */
 	const char	*name;
 	cJSON		*p;		/* the payload object */
 	const char	*raw;		/* its text, as the client wrote it */
 	size_t		 raw_len;
+	const struct sio_bins *bins;	/* its attachments, or NULL */
 	long long	 ack;		/* ack id, or -1 */
 	char		 msg_id[BOUND_MESSAGE_ID + 1];	/* chat: ours */
 };
 
+
+
 /* ---------------------------------------------------------------- replies */
 
+/*
+ * A refusal: the `error` event (at most one a second per code: a refused
+ * flood must not become a flood of banners in the app), chat's
+ * message-sent {success:false} for a chat:send-message (contract section
+ * 6, as the old server did), and the ack, always.
+ */
 static void
 refuse(struct ctx *x, const char *code, const char *message)
 {
-	reply_error(x->gw, x->c->sock, code, message);
-	reply_ack_refused(x->c->sock, x->ack, code, message);
-	log_debug("socket %s: %s refused: %s (%s)", sio_socket_id(x->c->sock),
+	struct client *c = x->c;
+
+	client_error(c, code, message);
+	if (strcmp(x->name, "chat:send-message") == 0) {
+		cJSON *sent = cJSON_CreateObject();
+
+		cJSON_AddFalseToObject(sent, "success");
+		cJSON_AddStringToObject(sent, "error", message);
+		sio_emit(c->sock, "chat:message-sent", sent, NULL);
+		cJSON_Delete(sent);
+	}
+	reply_ack_refused(c->sock, x->ack, code, message);
+	log_debug("socket %s: %s refused: %s (%s)", sio_socket_id(c->sock),
 	    x->name, code, message);
 }
 
@@ -100,69 +128,64 @@ message_id(struct ctx *x, const char *prefix)
 /* ---------------------------------------------------------------- held */
 
 /*
- * An event waiting for the CoUp API or the cluster.  Its client may be
- * gone by the time the answer comes: it is found again by connection id,
- * and the payload parsed again from the text kept (text that parsed once).
+ * An event waiting for the CoUp API or the cluster: what the client sent
+ * (event_queue.h) and the message id chosen for it.  While it waits, the
+ * socket's next events wait behind it; its client may be gone by the time
+ * the answer comes.
  */
 struct held {
-	struct gateway	*gw;
-	uint64_t	 conn;
-	char		*name;
-	char		*raw;
-	size_t		 raw_len;
-	long long	 ack;
-	char		 msg_id[BOUND_MESSAGE_ID + 1];
+	struct held_event	 saved;
+	char			 msg_id[BOUND_MESSAGE_ID + 1];
+	/* While resumed: */
+	struct sio_event	 ev;
+	struct sio_bins		 bins;
+	const uint8_t		*data[BOUND_ATTACHMENTS];
+	size_t			 len[BOUND_ATTACHMENTS];
 };
 
 static void
 hold(struct held *h, const struct ctx *x)
 {
-	h->gw = x->gw;
-	h->conn = x->c->conn;
-	h->ack = x->ack;
-	h->raw_len = x->raw_len;
-	if ((h->name = strdup(x->name)) == NULL ||
-	    (h->raw = malloc(x->raw_len + 1)) == NULL)
-		fatal("hold");
-	memcpy(h->raw, x->raw, x->raw_len);
-	h->raw[x->raw_len] = '\0';
+	held_save(&h->saved, x->gw, x->c->conn, x->ev);
 	memcpy(h->msg_id, x->msg_id, sizeof(h->msg_id));
+	equeue_hold(x->c);
 }
 
-/* The event again: 0 (x->p to be freed with resumed_end), or -1 when its
- * client has gone. */
+static int	ctx_of(struct ctx *, struct client *, const struct sio_event *,
+		    unsigned first);
+
+/* The event again: 0 (resumed_end when done), or -1 when its client has
+ * gone. */
 static int
 resume(struct held *h, struct ctx *x)
 {
-	struct client *c = client_find(h->gw, h->conn);
+	struct client *c;
 
-	if (c == NULL)
+	if (held_load(&h->saved, &h->ev, &h->bins, h->data, h->len, &c) < 0)
 		return -1;
-	memset(x, 0, sizeof(*x));
-	x->c = c;
-	x->gw = h->gw;
-	x->name = h->name;
-	x->raw = h->raw;
-	x->raw_len = h->raw_len;
-	x->ack = h->ack;
+	/* (It was checked before it was held: it is a well-formed event.) */
+	if (ctx_of(x, c, &h->ev, 1) < 0)
+		fatalx("events: a held event is not one any more");
+	x->name = cJSON_GetArrayItem(h->ev.args, 0)->valuestring;
 	memcpy(x->msg_id, h->msg_id, sizeof(x->msg_id));
-	if ((x->p = cJSON_ParseWithLength(h->raw, h->raw_len)) == NULL)
-		fatalx("events: a held payload no longer parses");
 	return 0;
 }
 
 static void
-resumed_end(struct ctx *x)
+resumed_end(struct held *h)
 {
-	cJSON_Delete(x->p);
-	x->p = NULL;
+	held_unload(&h->ev);
 }
 
+/* Done with it: the socket's next events may go. */
 static void
 held_free(struct held *h)
 {
-	free(h->name);
-	free(h->raw);
+	struct gateway *gw = h->saved.gw;
+	uint64_t conn = h->saved.conn;
+
+	held_clear(&h->saved);
+	equeue_release(gw, conn);
 }
 
 /* ---------------------------------------------------------------- rooms */
@@ -197,13 +220,13 @@ my_video_room(struct ctx *x)
 static int
 forward(struct ctx *x, struct room *r, int event, int guest)
 {
-	if (room_event(r, x->c, event, guest, x->msg_id, x->raw,
-	    x->raw_len) < 0) {
+	if (room_event(r, x->c, event, guest, x->msg_id, x->raw, x->raw_len,
+	    x->bins) < 0) {
 		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 		return -1;
 	}
 	cluster_event(x->gw, r->name, x->c, event, guest, x->msg_id, x->p,
-	    x->raw, x->raw_len);
+	    x->raw, x->raw_len, x->bins);
 	return 0;
 }
 
@@ -237,6 +260,14 @@ static void
 check_free(struct check *ck)
 {
 	held_free(&ck->h);
+	free(ck);
+}
+
+/* The client has gone: its checks go without a word. */
+static void
+check_drop(struct check *ck)
+{
+	held_clear(&ck->h.saved);
 	free(ck);
 }
 
@@ -274,7 +305,7 @@ check_done(void *arg, enum coupapi_member answer)
 			refuse(&x, "MEMBERSHIP_CHECK_FAILED", MSG_CHECK_FAIL);
 		break;
 	}
-	resumed_end(&x);
+	resumed_end(&ck->h);
 	check_free(ck);
 }
 
@@ -305,8 +336,9 @@ events_client_gone(struct client *c)
 	while ((pc = c->checks) != NULL) {
 		c->checks = pc->next;
 		coupapi_cancel(pc->req);
-		check_free(pc->ctx);
+		check_drop(pc->ctx);
 	}
+	equeue_clear(c);
 }
 
 /* ---------------------------------------------------------------- joins */
@@ -330,6 +362,8 @@ join_done(void *arg, int processed)
 	struct join_wait *w = arg;
 	struct client *c = client_find(w->gw, w->conn);
 
+	/* The socket's next events waited for this one to be done. */
+	equeue_release(w->gw, w->conn);
 	if (c != NULL) {
 		/* A refusal's error event came with room_unavailable(), or
 		 * with the drop of a join its room's process died on. */
@@ -354,8 +388,10 @@ join(struct ctx *x, struct room *r, const char *key, const char *id)
 	w->ack = x->ack;
 	snprintf(w->key, sizeof(w->key), "%s", key);
 	snprintf(w->id, sizeof(w->id), "%s", id);
+	equeue_hold(x->c);
 	if (room_join(r, x->c, join_done, w) < 0) {
 		free(w);
+		equeue_release(x->gw, x->c->conn);
 		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 	}
 }
@@ -384,7 +420,7 @@ admitted(void *arg, int result)
 			refuse(&x, "ROOM_FULL", "The video room is full");
 		else
 			a->then(&x, a->id);
-		resumed_end(&x);
+		resumed_end(&a->h);
 	}
 	held_free(&a->h);
 	free(a);
@@ -526,11 +562,17 @@ relay_here(struct ctx *x, int event, const char *field,
 	if (!child_quiet(x->c->video->room->child) ||
 	    json_member(x->raw, x->raw_len, field, &v) < 0)
 		return -1;
-	buf_printf(&b, "2[\"%s\",{\"from\":\"%s\",\"%s\":", ipc_event_name(event),
-	    sio_socket_id(x->c->sock), field);
+	/* With attachments a BINARY_EVENT, the same ones in the same order:
+	 * the field's placeholders still say which. */
+	if (x->bins != NULL && x->bins->n > 0)
+		buf_printf(&b, "5%d-", x->bins->n);
+	else
+		buf_append_byte(&b, '2');
+	buf_printf(&b, "[\"%s\",{\"from\":\"%s\",\"%s\":",
+	    ipc_event_name(event), sio_socket_id(x->c->sock), field);
 	buf_append(&b, v.p, v.len);
 	buf_append_str(&b, "}]");
-	rc = sio_send_text(target->sock, b.data, b.len);
+	rc = sio_send_packet(target->sock, b.data, b.len, x->bins);
 	buf_free(&b);
 	return rc < 0 ? -1 : 0;
 }
@@ -587,6 +629,8 @@ media_flag(struct ctx *x, int event, const char *field, uint8_t flag)
 		else
 			m->flags &= (uint8_t)~flag;
 	}
+	if (event == IPC_EV_VIDEO_SPEAKING)
+		m->speaking = (uint8_t)on;
 	if (forward(x, m->room, event, 0) == 0)
 		succeed(x, NULL, NULL);
 }
@@ -663,7 +707,7 @@ study_deliver(struct ctx *x, const char *study)
 		return;
 	if (r == NULL || r->count == 0)
 		cluster_event(x->gw, name, x->c, event, guest, x->msg_id,
-		    x->p, x->raw, x->raw_len);
+		    x->p, x->raw, x->raw_len, x->bins);
 	if (event == IPC_EV_CHAT_SEND_MESSAGE) {
 		cJSON *sent = cJSON_CreateObject();
 
@@ -708,6 +752,12 @@ ev_file_uploaded(struct ctx *x)
 static void
 ev_typing(struct ctx *x)
 {
+	check_id_t study;
+	struct membership *m;
+
+	field_id(x, "studyId", study);
+	if ((m = in_room(x->c, "study:", study)) != NULL)
+		m->typing = (uint8_t)field_true(x, "isTyping");
 	study_event(x);
 }
 
@@ -846,20 +896,85 @@ rate_check(struct ctx *x)
 	}
 }
 
-void
-events_dispatch(struct client *c, const struct sio_event *ev)
+/*
+ * The event's context: its payload (args[first]) and the text the client
+ * wrote for it (element first of the packet's JSON).  -1 when the payload
+ * is not an object.
+ */
+static int
+ctx_of(struct ctx *x, struct client *c, const struct sio_event *ev,
+    unsigned first)
+{
+	struct json_span span;
+
+	memset(x, 0, sizeof(*x));
+	x->c = c;
+	x->gw = c->gw;
+	x->ev = ev;
+	x->name = ev->name;
+	x->ack = ev->ack_id;
+	x->bins = ev->bins != NULL && ev->bins->n > 0 ? ev->bins : NULL;
+	x->p = cJSON_GetArrayItem(ev->args, (int)first);
+	/* Element 0 of the JSON is the name, whatever args hold. */
+	if (!cJSON_IsObject(x->p) ||
+	    json_element(ev->json, ev->json_len, 1, &span) < 0) {
+		x->p = NULL;
+		return -1;
+	}
+	x->raw = span.p;
+	x->raw_len = span.len;
+	return 0;
+}
+
+/* The status events of a call: what a socket that left it still sends
+ * for a moment (the app's speaking detector runs on). */
+static int
+is_call_status(const char *name)
+{
+	return strcmp(name, "video:speaking") == 0 ||
+	    strcmp(name, "video:toggle-audio") == 0 ||
+	    strcmp(name, "video:toggle-video") == 0 ||
+	    strcmp(name, "video:screen-share-start") == 0 ||
+	    strcmp(name, "video:screen-share-stop") == 0;
+}
+
+/*
+ * A repeat of the state the sender is in already changes nothing: the
+ * app sends video:speaking {speaking:true} on every animation frame while
+ * its user talks (60-144 a second), and chat:typing as keys are pressed.
+ * Such an event is acknowledged and goes no further: room traffic follows
+ * changes, not the display's frame rate.
+ */
+static int
+repeats_state(struct ctx *x)
+{
+	struct membership *m;
+	check_id_t id;
+
+	if (strcmp(x->name, "video:speaking") == 0) {
+		field_id(x, "roomId", id);
+		m = x->c->video;
+		return m != NULL && strcmp(m->room->id, id) == 0 &&
+		    m->speaking == field_true(x, "speaking");
+	}
+	if (strcmp(x->name, "chat:typing") == 0) {
+		field_id(x, "studyId", id);
+		m = in_room(x->c, "study:", id);
+		return m != NULL && m->typing == field_true(x, "isTyping");
+	}
+	return 0;
+}
+
+/* One event, in its turn (events_dispatch, or the socket's queue). */
+static void
+dispatch_now(struct client *c, const struct sio_event *ev)
 {
 	struct ctx x;
-	struct json_span span;
 	char why[160];
 	size_t i;
+	int shaped, valid = 0;
+	check_id_t id;
 
-	memset(&x, 0, sizeof(x));
-	x.c = c;
-	x.gw = c->gw;
-	x.name = ev->name;
-	x.ack = ev->ack_id;
-	c->gw->stats.events++;
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (strcmp(handlers[i].name, ev->name) == 0)
 			break;
@@ -869,33 +984,62 @@ events_dispatch(struct client *c, const struct sio_event *ev)
 		    sio_socket_id(c->sock), ev->name);
 		return;
 	}
+	shaped = ctx_of(&x, c, ev, 0) == 0;
+	if (shaped && x.raw_len > BOUND_PAYLOAD)
+		/* What a room process's channel carries (MAX_PAYLOAD is held
+		 * to it at start-up; this is where it counts). */
+		snprintf(why, sizeof(why), "the payload is larger than %d "
+		    "bytes", BOUND_PAYLOAD);
+	else if (shaped)
+		valid = check_payload(ev->name, x.p,
+		    (size_t)config_int(&c->gw->cfg, CFG_CHAT_MAX_LENGTH), why,
+		    sizeof(why)) == 0;
+	else
+		snprintf(why, sizeof(why), "the payload must be an object");
+	/* Free of the rate limit: repeats of a state, and status events of
+	 * a socket that has just left its call. */
+	if (valid && repeats_state(&x)) {
+		c->gw->stats.events_absorbed++;
+		succeed(&x, NULL, NULL);
+		return;
+	}
+	if (valid && is_call_status(ev->name)) {
+		field_id(&x, "roomId", id);
+		if (c->video == NULL || strcmp(c->video->room->id, id) != 0) {
+			refuse(&x, "NOT_IN_ROOM", "You are not in that video "
+			    "room");
+			return;
+		}
+	}
 	if (rate_check(&x) < 0)
 		return;
-	x.p = cJSON_GetArrayItem(ev->args, 0);
-	if (!cJSON_IsObject(x.p) ||
-	    json_element(ev->json, ev->json_len, 1, &span) < 0) {
-		x.p = NULL;
-		bad_request(&x, "the payload must be an object");
-		return;
-	}
-	if (ev->bins != NULL && ev->bins->n > 0) {
-		bad_request(&x, "binary attachments are not accepted here");
-		return;
-	}
-	x.raw = span.p;
-	x.raw_len = span.len;
-	/* What a room process's channel carries (MAX_PAYLOAD is held to it
-	 * at start-up; this is where it counts). */
-	if (span.len > BOUND_PAYLOAD) {
-		snprintf(why, sizeof(why), "the payload is larger than %d bytes",
-		    BOUND_PAYLOAD);
-		bad_request(&x, why);
-		return;
-	}
-	if (check_payload(ev->name, x.p, (size_t)config_int(&c->gw->cfg,
-	    CFG_CHAT_MAX_LENGTH), why, sizeof(why)) < 0) {
+	if (!valid) {
 		bad_request(&x, why);
 		return;
 	}
 	handlers[i].fn(&x);
+}
+
+void
+events_dispatch(struct client *c, const struct sio_event *ev)
+{
+	struct ctx x;
+
+	c->gw->stats.events++;
+	if (!equeue_must_wait(c)) {
+		dispatch_now(c, ev);
+		return;
+	}
+	/* One of its events is in flight: this one waits its turn. */
+	if (equeue_push(c, ev) == 0)
+		return;
+	ctx_of(&x, c, ev, 0);
+	x.gw->stats.rate_limited++;
+	refuse(&x, "RATE_LIMITED", "Too many events waiting; slow down");
+}
+
+void
+events_init(struct gateway *gw)
+{
+	equeue_init(gw, dispatch_now);
 }

@@ -30,6 +30,8 @@ struct gateway_stats {
 	unsigned long long	 connects;		/* accepted */
 	unsigned long long	 connects_refused;
 	unsigned long long	 rate_limited;
+	unsigned long long	 events_absorbed;	/* repeats of a state */
+	unsigned long long	 errors_quiet;		/* errors not sent: 1/s */
 };
 
 struct gateway {

@@ -252,6 +252,7 @@ main(int argc, char **argv)
 	endpoints_register(&gw);
 	demo_register(&gw);
 	namespace_register(&gw);
+	events_init(&gw);
 
 	/* Root's work first (the run directory, the control socket, the pid
 	 * file), then become RUN_USER for good. */

@@ -264,7 +264,8 @@ room_leave(struct membership *m, int reason)
 
 int
 room_event(struct room *r, struct client *c, int event, int guest,
-    const char *msg_id, const char *payload, size_t len)
+    const char *msg_id, const char *payload, size_t len,
+    const struct sio_bins *bins)
 {
 	struct buf b = BUF_INIT;
 	struct ipc_event_msg e = {
@@ -279,6 +280,11 @@ room_event(struct room *r, struct client *c, int event, int guest,
 	};
 	int rc;
 
+	for (int i = 0; bins != NULL && i < bins->n; i++) {
+		e.bins.bin[i].p = (const char *)bins->data[i];
+		e.bins.bin[i].len = bins->len[i];
+	}
+	e.bins.n = bins != NULL ? (uint16_t)bins->n : 0;
 	/* The edge held everything to its bounds, so this cannot fail; if
 	 * it did, the room must not be handed what it cannot take. */
 	if (ipc_put_event(&b, &e) < 0) {
@@ -293,14 +299,17 @@ room_event(struct room *r, struct client *c, int event, int guest,
 }
 
 void
+room_tell(struct room *r, const char *code, const char *message)
+{
+	for (unsigned i = 0; i < r->count; i++)
+		client_error(r->members[i]->client, code, message);
+}
+
+void
 room_unavailable(struct room *r)
 {
-	while (r->count > 0) {
-		struct client *c = r->members[r->count - 1]->client;
-
-		reply_error(r->gw, c->sock, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+	while (r->count > 0)
 		room_leave(r->members[r->count - 1], IPC_LEAVE_KICKED);
-	}
 	room_free(r);
 }
 

@@ -22,6 +22,7 @@
 #include <ev.h>
 
 #include "gateway.h"
+#include "event_queue.h"
 #include "ratelimit.h"
 
 struct child;
@@ -43,6 +44,8 @@ struct membership {
 	unsigned		 idx;		/* in room->members */
 	uint8_t			 flags;		/* IPC_M_* media flags */
 	uint8_t			 replay_tries;	/* supervisor.c's poison count */
+	uint8_t			 speaking;	/* a call's: last said (events.c) */
+	uint8_t			 typing;	/* a study's: last said */
 	long long		 joined_at;	/* ms since epoch */
 };
 
@@ -80,6 +83,10 @@ struct client {
 	struct pending_check	*checks;
 	struct client		*hnext;		/* by conn */
 	struct rate_bucket	 rate;		/* events.c */
+	/* When the last `error` of each code went (events.c: one a second). */
+#define CLIENT_ERROR_CODES	8
+	double			 error_at[CLIENT_ERROR_CODES];
+	struct equeue		 eq;		/* its events kept for later */
 	/* chat ids: unique even within one millisecond */
 	long long		 last_id_ms;
 	unsigned		 id_seq;
@@ -101,6 +108,9 @@ struct room {
 struct client	*client_find(struct gateway *, uint64_t conn);
 struct client	*client_by_socket(struct gateway *, const char *socket_id);
 struct client	*client_of(struct sio_socket *);
+/* The `error` event to the client, at most one a second per code. */
+void		 client_error(struct client *, const char *code,
+		    const char *message);
 /* The socket is gone: leave every room, cancel checks, free. */
 void		 client_gone(struct client *, const char *reason);
 unsigned	 clients_count(struct gateway *);
@@ -131,7 +141,7 @@ void		 room_leave(struct membership *, int reason);
  */
 int		 room_event(struct room *, struct client *, int event,
 		    int guest, const char *msg_id, const char *payload,
-		    size_t len);
+		    size_t len, const struct sio_bins *);
 /* USER_ROOMS_MAX: may the client (and its user) be in room `name` too? */
 int		 rooms_user_may_join(const struct client *, const char *name);
 /* The IPC_JOIN body of a member (supervisor.c replays it). */
@@ -144,7 +154,10 @@ void		 rooms_foreach(struct gateway *,
 unsigned	 rooms_count(struct gateway *);
 /* Let every empty room's process go now (draining). */
 void		 rooms_retire_empty(struct gateway *);
-/* The process died for good: drop every member with ROOM_UNAVAILABLE. */
+/* The `error` event to every member (room_unavailable's first). */
+void		 room_tell(struct room *, const char *code, const char *message);
+/* The process died for good: drop every member (told ROOM_UNAVAILABLE
+ * by room_tell first, before their joins' acks). */
 void		 room_unavailable(struct room *);
 /* A room made for a join that did not happen: let it idle out. */
 void		 room_idle_check(struct room *);
@@ -152,6 +165,8 @@ void		 room_idle_check(struct room *);
 /* ---- events.c ---- */
 struct sio_event;
 void		 events_dispatch(struct client *, const struct sio_event *);
+/* At start-up (the socket queues' drain). */
+void		 events_init(struct gateway *);
 /* Cancel what is in flight for a client that is going away. */
 void		 events_client_gone(struct client *);
 

@@ -47,6 +47,7 @@
 #include "bounds.h"
 #include "cluster.h"
 #include "ipc.h"
+#include "ipc_msg.h"
 #include "log.h"
 #include "replies.h"
 #include "rooms.h"
@@ -455,33 +456,45 @@ on_processed(struct child *c, struct ipc_reader *r)
 		flush_pending(c);	/* the next one */
 }
 
+/* "5<n>-[" with n the attachments that come with it. */
+static int
+binary_head_ok(const char *t, size_t len, unsigned n)
+{
+	char head[16];
+	int k = snprintf(head, sizeof(head), "5%u-[", n);
+
+	return k > 0 && (size_t)k <= len && memcmp(t, head, (size_t)k) == 0;
+}
+
 /* "Send this packet to these connections" (contract: encoded once). */
 static int
-on_send(struct child *c, struct ipc_reader *r)
+on_send(struct child *c, const struct ipc_msg *msg)
 {
 	struct gateway *gw = c->sup->gw;
-	uint32_t n = ipc_get_u32(r);
-	const uint8_t *conns = r->p;
-	const uint8_t *text;
-	size_t len;
+	const uint8_t *data[BOUND_ATTACHMENTS];
+	size_t len[BOUND_ATTACHMENTS];
+	struct sio_bins bins = { 0, data, len };
+	struct ipc_send_msg s;
 	struct sio_out *out;
+	const char *t;
 
-	if (r->bad || n == 0 || n > r->left / 8)
+	if (ipc_get_send(msg->body, msg->len, &s) < 0)
 		return -1;
-	r->p += (size_t)n * 8;
-	r->left -= (size_t)n * 8;
-	text = ipc_get_rest(r, &len);
-	/* Only EVENTs on "/" may come from a room: "2[" after Engine.IO's
-	 * message type, which eio adds. */
-	if (len < 3 || text[0] != '2' || text[1] != '[')
+	/* Only EVENTs on "/" may come from a room: "2[", or "5<n>-[" for
+	 * one with n attachments, after Engine.IO's message type. */
+	t = s.packet.p;
+	if (s.bins.n == 0 ? (s.packet.len < 3 || t[0] != '2' || t[1] != '[') :
+	    !binary_head_ok(t, s.packet.len, s.bins.n))
 		return -1;
-	out = sio_out_text(text, len);
-	for (uint32_t i = 0; i < n; i++) {
-		struct ipc_reader cr;
-		struct client *cl;
+	bins.n = s.bins.n;
+	for (unsigned i = 0; i < s.bins.n; i++) {
+		data[i] = (const uint8_t *)s.bins.bin[i].p;
+		len[i] = s.bins.bin[i].len;
+	}
+	out = sio_out_packet(s.packet.p, s.packet.len, &bins);
+	for (uint32_t i = 0; i < s.n; i++) {
+		struct client *cl = client_find(gw, ipc_send_conn(&s, i));
 
-		ipc_reader_init(&cr, conns + (size_t)i * 8, 8);
-		cl = client_find(gw, ipc_get_u64(&cr));
 		/* Gone or moved on meanwhile: not the child's fault. */
 		if (cl == NULL || c->room == NULL ||
 		    room_membership(c->room, cl) == NULL)
@@ -538,7 +551,7 @@ on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		on_hello(c, &r);
 		return;
 	case IPC_SEND:
-		if (on_send(c, &r) < 0)
+		if (on_send(c, msg) < 0)
 			kill_child(c, "malformed SEND");
 		return;
 	case IPC_PROCESSED:
@@ -590,7 +603,10 @@ give_up(struct child *c)
 	    ROOM_COOLDOWN_SECS);
 	snprintf(cd->name, sizeof(cd->name), "%s", c->name);
 	cd->until = ev_now(s->gw->loop) + ROOM_COOLDOWN_SECS;
-	/* Joins still waiting learn that they failed. */
+	/* Members learn it (the `error`), then joins still waiting (their
+	 * acks), as for any refusal. */
+	if (c->room != NULL)
+		room_tell(c->room, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 	q_clear(&c->unacked);
 	q_clear(&c->pending);
 	if (c->room != NULL)
@@ -706,7 +722,7 @@ drop_poison(struct child *c, struct qmsg *q)
 	int join = q->type == IPC_JOIN;
 
 	if (cl != NULL && (q->type == IPC_EVENT || join))
-		reply_error(gw, cl->sock, "INTERNAL", MSG_JOIN_FAIL);
+		client_error(cl, "INTERNAL", MSG_JOIN_FAIL);
 	qmsg_free(q, -1);
 	if (join && m != NULL)
 		room_leave(m, IPC_LEAVE_KICKED);

@@ -63,10 +63,12 @@ enum ipc_type {
 	 * when IPC_E_GUEST: str socket_id, str user_id, str user (JSON);
 	 * then str message id (chat: chosen by the gateway; else empty),
 	 * str payload (the JSON object as the client wrote it, checked by
-	 * the gateway: what is handed on is the client's own text) */
+	 * the gateway: what is handed on is the client's own text),
+	 * u16 nbins, str bin[nbins] (its binary attachments) */
 	IPC_EVENT,
 	/* child -> gateway: one encoded Socket.IO packet for some members:
-	 * u32 n, u64 conn[n], then the packet text to the end of the body */
+	 * u32 n, u64 conn[n], u16 nbins, str bin[nbins], then the packet
+	 * text to the end of the body ("2[...]", or "5<nbins>-[...]") */
 	IPC_SEND,
 	/* gateway -> child: exit now (room empty and idle, or shutdown) */
 	IPC_EXIT,

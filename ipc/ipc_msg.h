@@ -1,6 +1,6 @@
 /*
  * ipc_msg.h - the bodies of the messages that carry the room's members
- * and their events (JOIN, LEAVE, EVENT): one struct each, one encoder and
+ * and their events (JOIN, LEAVE, EVENT, SEND): one struct each, one encoder and
  * one decoder each (ipc_msg.c), used by every process that writes or
  * reads them.  The decoders hold every string to its bounds.h limit and
  * fail on bytes left over, so an encoder and a decoder cannot disagree
@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bounds.h"
 #include "buf.h"
 
 /* Some bytes of a body (not NUL-terminated). */
@@ -36,6 +37,13 @@ struct ipc_leave {
 	uint8_t		 reason;	/* enum ipc_leave_reason */
 };
 
+/* Binary attachments, in placeholder order (BOUND_ATTACHMENTS at most,
+ * and with the payload no more than BOUND_PAYLOAD bytes). */
+struct ipc_bins {
+	uint16_t	 n;
+	struct ipc_str	 bin[BOUND_ATTACHMENTS];
+};
+
 /* IPC_EVENT: a checked client event for the room. */
 struct ipc_event_msg {
 	uint64_t	 conn;
@@ -45,6 +53,15 @@ struct ipc_event_msg {
 	struct ipc_str	 socket_id, user_id, user;
 	struct ipc_str	 msg_id;	/* chat: the gateway's, or empty */
 	struct ipc_str	 payload;	/* JSON object, as the client wrote it */
+	struct ipc_bins	 bins;		/* what its placeholders stand for */
+};
+
+/* IPC_SEND: one packet for some of the room's connections. */
+struct ipc_send_msg {
+	uint32_t	 n;		/* connections */
+	const uint8_t	*conns;		/* n little-endian u64s: ipc_send_conn() */
+	struct ipc_bins	 bins;		/* a BINARY_EVENT's attachments */
+	struct ipc_str	 packet;	/* "2[...]", or "5<n>-[...]" with bins */
 };
 
 /* From C strings (NULL is empty). */
@@ -58,10 +75,15 @@ struct ipc_str	ipc_str(const char *);
 int	ipc_put_join(struct buf *, const struct ipc_join *);
 int	ipc_put_leave(struct buf *, const struct ipc_leave *);
 int	ipc_put_event(struct buf *, const struct ipc_event_msg *);
+/* conns[0..n) and the rest of the message. */
+int	ipc_put_send(struct buf *, const uint64_t *conns, uint32_t n,
+	    const struct ipc_bins *, struct ipc_str packet);
 
 /* Read a body: 0, or -1 when it is short, over a bound, or too long. */
 int	ipc_get_join(const void *body, size_t len, struct ipc_join *);
 int	ipc_get_leave(const void *body, size_t len, struct ipc_leave *);
 int	ipc_get_event(const void *body, size_t len, struct ipc_event_msg *);
+int	ipc_get_send(const void *body, size_t len, struct ipc_send_msg *);
+uint64_t ipc_send_conn(const struct ipc_send_msg *, uint32_t i);
 
 #endif

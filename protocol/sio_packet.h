@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bounds.h"
 #include "buf.h"
 
 enum sio_type {
@@ -27,7 +28,7 @@ enum sio_type {
 
 #define SIO_NO_ACK		(-1LL)
 /* Largest attachment count and ack id we accept; beyond is malformed. */
-#define SIO_MAX_ATTACHMENTS	64
+#define SIO_MAX_ATTACHMENTS	BOUND_ATTACHMENTS
 #define SIO_MAX_ACK_ID		9007199254740991LL	/* 2^53 - 1 */
 #define SIO_MAX_NSP_LEN		256
 

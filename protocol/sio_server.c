@@ -158,14 +158,17 @@ sio_out_ack(const struct sio_nsp *nsp, long long ack_id, const cJSON *args,
 }
 
 struct sio_out *
-sio_out_text(const void *packet, size_t len)
+sio_out_packet(const void *packet, size_t len, const struct sio_bins *bins)
 {
-	struct sio_out *o = malloc(sizeof(*o));
+	int nb = bins ? bins->n : 0;
+	struct sio_out *o = malloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
 
 	if (o == NULL)
 		fatal("malloc");
 	o->text = msg_from(packet, len, 0);
-	o->nbins = 0;
+	o->nbins = nb;
+	for (int i = 0; i < nb; i++)
+		o->bins[i] = msg_from(bins->data[i], bins->len[i], 1);
 	return o;
 }
 
@@ -194,9 +197,18 @@ sio_send(struct sio_socket *s, const struct sio_out *o)
 }
 
 int
-sio_send_text(struct sio_socket *s, const void *packet, size_t len)
+sio_send_packet(struct sio_socket *s, const void *packet, size_t len,
+    const struct sio_bins *bins)
 {
-	return eio_send_text(s->client->eio, packet, len);
+	struct sio_out *o;
+	int rc;
+
+	if (bins == NULL || bins->n == 0)
+		return eio_send_text(s->client->eio, packet, len);
+	o = sio_out_packet(packet, len, bins);
+	rc = sio_send(s, o);
+	sio_out_free(o);
+	return rc;
 }
 
 static void
@@ -585,7 +597,7 @@ on_text(struct client *c, const uint8_t *data, size_t len)
 		    sizeof(*c->bins))) == NULL)
 			fatal("malloc");
 		*c->partial = p;
-		c->bins_bytes = 0;
+		c->bins_bytes = len;	/* the packet itself counts */
 		return;		/* the packet now belongs to c->partial */
 	default:
 		protocol_error(c, "CONNECT_ERROR from a client");

@@ -97,15 +97,16 @@ struct sio_out	*sio_out_event(const struct sio_nsp *, const char *name,
 		    const cJSON *args, const struct sio_bins *, long long ack_id);
 struct sio_out	*sio_out_ack(const struct sio_nsp *, long long ack_id,
 		    const cJSON *args, const struct sio_bins *);
-/* A text packet encoded elsewhere ("2[...]": a room process's), sent
- * as it is. */
-struct sio_out	*sio_out_text(const void *packet, size_t len);
+/* A packet encoded elsewhere ("2[...]", or "5<n>-[...]" and its n
+ * attachments: a room process's), sent as it is.  bins may be NULL. */
+struct sio_out	*sio_out_packet(const void *packet, size_t len,
+		    const struct sio_bins *);
 void		 sio_out_free(struct sio_out *);
 int		 sio_send(struct sio_socket *, const struct sio_out *);
 
 /* The same for one socket. */
-int		 sio_send_text(struct sio_socket *, const void *packet,
-		    size_t len);
+int		 sio_send_packet(struct sio_socket *, const void *packet,
+		    size_t len, const struct sio_bins *);
 /* Conveniences that encode for one socket. */
 int		 sio_emit(struct sio_socket *, const char *name,
 		    const cJSON *args, const struct sio_bins *);

@@ -55,7 +55,7 @@ chat_event(struct room *r, const struct sender *s, const struct event *e)
 		cJSON_AddStringToObject(o, "type", "file");
 		cJSON_AddItemToObject(o, "file", event_field(e, "file"));
 		add_timestamp(o);
-		room_broadcast(r, 0, "chat:message-received", o);
+		room_broadcast_bins(r, 0, "chat:message-received", o, e->bins);
 		return;
 	case IPC_EV_CHAT_TYPING:
 		o = cJSON_CreateObject();
@@ -77,7 +77,8 @@ chat_event(struct room *r, const struct sender *s, const struct event *e)
 		cJSON_AddItemToObject(o, "file", event_field(e, "file"));
 		add_timestamp(o);
 		cJSON_AddStringToObject(o, "socketId", s->socket_id);
-		room_broadcast(r, 0, "chat:video-file-received", o);
+		room_broadcast_bins(r, 0, "chat:video-file-received", o,
+		    e->bins);
 		return;
 	default:
 		return;

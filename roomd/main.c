@@ -223,6 +223,7 @@ on_event(const struct ipc_msg *msg)
 	e.raw_len = in.payload.len;
 	e.p = parse_json(in.payload.p, in.payload.len, "EVENT");
 	e.msg_id = msg_id = dup_ipc_str(in.msg_id);
+	e.bins = &in.bins;
 	fault_check(&e);
 	switch (e.kind) {
 	case IPC_EV_CHAT_SEND_MESSAGE:

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ipc.h"
+#include "ipc_msg.h"
 #include "json.h"
 #include "log.h"
 #include "room.h"
@@ -55,9 +56,22 @@ void
 room_send(struct room *r, const uint64_t *conns, size_t n, const char *event,
     cJSON *payload)
 {
+	room_send_bins(r, conns, n, event, payload, NULL);
+}
+
+void
+room_send_bins(struct room *r, const uint64_t *conns, size_t n,
+    const char *event, cJSON *payload, const struct ipc_bins *bins)
+{
+	static const struct ipc_bins none;
 	struct buf pkt = BUF_INIT, body = BUF_INIT;
-	size_t per, i, k;
+	size_t per, i, k, binbytes = 0;
 	cJSON *arr;
+
+	if (bins == NULL)
+		bins = &none;
+	for (unsigned j = 0; j < bins->n; j++)
+		binbytes += bins->bin[j].len + 4;
 
 	if (n == 0) {
 		cJSON_Delete(payload);
@@ -67,26 +81,25 @@ room_send(struct room *r, const uint64_t *conns, size_t n, const char *event,
 	cJSON_AddItemToArray(arr, cJSON_CreateString(event));
 	cJSON_AddItemToArray(arr, payload);
 	/* Encoded once, for every recipient. */
-	sio_encode(&pkt, SIO_EVENT, "/", SIO_NO_ACK, 0, arr);
+	sio_encode(&pkt, bins->n > 0 ? SIO_BINARY_EVENT : SIO_EVENT, "/",
+	    SIO_NO_ACK, bins->n, arr);
 	cJSON_Delete(arr);
 	/* The gateway bounds what it hands us (bounds.h), so a packet always
 	 * fits with room to spare; a large room's recipients are split over
 	 * as many messages as it takes. */
-	if (pkt.len + 4 + 8 > IPC_MSG_MAX) {
+	if (pkt.len + binbytes + 6 + 8 > IPC_MSG_MAX) {
 		log_warnx("%s of %zu bytes does not fit the channel; dropped",
 		    event, pkt.len);
 		buf_free(&pkt);
 		return;
 	}
-	per = (IPC_MSG_MAX - 4 - pkt.len) / 8;
+	per = (IPC_MSG_MAX - 6 - binbytes - pkt.len) / 8;
 	for (i = 0; i < n; i += k) {
 		k = n - i < per ? n - i : per;
 		buf_reset(&body);
-		ipc_put_u32(&body, (uint32_t)k);
-		for (size_t j = 0; j < k; j++)
-			ipc_put_u64(&body, conns[i + j]);
-		/* The packet text runs to the end of the body. */
-		buf_append(&body, pkt.data, pkt.len);
+		if (ipc_put_send(&body, conns + i, (uint32_t)k, bins,
+		    (struct ipc_str){ (const char *)pkt.data, pkt.len }) < 0)
+			fatalx("room_send: %s over its bounds", event);
 		if (ipc_send(r->chan, IPC_SEND, body.data, body.len) < 0)
 			fatalx("the gateway is not reading (%zu bytes queued)",
 			    ipc_queued(r->chan));
@@ -99,10 +112,17 @@ void
 room_broadcast(struct room *r, uint64_t except, const char *event,
     cJSON *payload)
 {
+	room_broadcast_bins(r, except, event, payload, NULL);
+}
+
+void
+room_broadcast_bins(struct room *r, uint64_t except, const char *event,
+    cJSON *payload, const struct ipc_bins *bins)
+{
 	uint64_t *conns;
 	size_t n = room_recipients(r, except, &conns);
 
-	room_send(r, conns, n, event, payload);
+	room_send_bins(r, conns, n, event, payload, bins);
 	free(conns);
 }
 

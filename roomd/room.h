@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+struct ipc_bins;
 struct ipc_chan;
 
 enum room_kind { ROOM_VIDEO, ROOM_STUDY };
@@ -50,6 +51,9 @@ struct event {
 	const char	*raw;
 	size_t		 raw_len;
 	const char	*msg_id;	/* chat: the gateway's id ("" none) */
+	/* Its attachments (what placeholders in its fields stand for), to
+	 * go with whatever carries those fields on. */
+	const struct ipc_bins *bins;
 };
 
 struct room {
@@ -73,6 +77,13 @@ void		 room_send(struct room *, const uint64_t *conns, size_t n,
 /* The same, to every member but `except` (0 = everyone). */
 void		 room_broadcast(struct room *, uint64_t except,
 		    const char *event, cJSON *payload);
+/* Both with binary attachments: a BINARY_EVENT (bins may be NULL). */
+void		 room_send_bins(struct room *, const uint64_t *conns,
+		    size_t n, const char *event, cJSON *payload,
+		    const struct ipc_bins *);
+void		 room_broadcast_bins(struct room *, uint64_t except,
+		    const char *event, cJSON *payload,
+		    const struct ipc_bins *);
 
 /* The handlers, one file per kind of event. */
 void	video_join(struct room *, struct member *, int replay);

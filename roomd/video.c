@@ -83,7 +83,7 @@ relay(struct room *r, const struct sender *s, const char *event,
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "from", s->socket_id);
 	cJSON_AddItemToObject(out, field, event_field(e, field));
-	room_send(r, &target->conn, 1, event, out);
+	room_send_bins(r, &target->conn, 1, event, out, e->bins);
 }
 
 static void

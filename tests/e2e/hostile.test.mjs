@@ -95,7 +95,8 @@ async function rawProbe(g, label, frames) {
         out.alive = true;
         return out;
       }
-      if (t.startsWith('42["error"') || /^43\d/.test(t)) out.errors.push(t.slice(0, 300));
+      // (A refused chat:send-message also gets message-sent {success:false}.)
+      if (t.startsWith('42["error"') || /^43\d/.test(t) || t.startsWith('42["chat:message-sent",{"success":false')) out.errors.push(t.slice(0, 300));
       else if (t === '1' || t.startsWith('41')) {
         // a close or a DISCONNECT packet: the server is closing it
       } else out.other.push(t.slice(0, 300));
@@ -179,8 +180,7 @@ describe('hostile clients (contract §5)', { skip: SKIP }, () => {
       assert.equal(big.from, h1.sid);
       assert.equal(big.offer.sdp, bigSdp, 'a 900 KB offer is relayed intact');
       await expectError(h1, 'chat:send-message', [{ studyId: hStudy, message: 'm'.repeat(990000) }], 'BAD_REQUEST', undefined, { timeoutMs: 10000 });
-      h1.emit('presence:status-change', { status: 's'.repeat(990000) });
-      assert.equal((await h1.next('error')).code, 'BAD_REQUEST');
+      assert.equal((await h1.ack('presence:status-change', [{ status: 's'.repeat(990000) }], 10000)).code, 'BAD_REQUEST');
       // Over MAX_PAYLOAD: the sender is refused or closed, nothing else.
       const over = await rawProbe(g, 'uover', `42["chat:send-message",{"studyId":"${hStudy}","message":"${'o'.repeat(1100000)}"}]`);
       assert.ok(over.closed || over.errors.length > 0, `over MAX_PAYLOAD: closed or refused: ${safeJson(over)}`);

@@ -137,24 +137,51 @@ function assertRefusal(obj, code, message, where) {
   if (message !== undefined) assert.equal(obj.message, message, `${where}: message; got ${safeJson(obj)}`);
 }
 
+/** When `peer` last got an `error` of `code` (ms), or 0. */
+function lastError(peer, code) {
+  const e = peer.log.findLast((x) => x.event === 'error' && x.data?.code === code);
+  return e ? e.at : 0;
+}
+
+// The server sends at most one `error` a second per code (contract §5);
+// the client's clock is not the server's, so "surely in a new second"
+// and "surely the same one" leave a margin around it.
+const ERROR_QUIET_MS = 1000;
+const CLOCK_MARGIN_MS = 150;
+
 /**
  * Send `event` and expect it to be refused with `code`: first without an
- * ack (the `error` event), then with one (the ack {ok:false, code,
- * message} and the `error` event).
+ * ack (the `error` event: waiting out the error throttle first if an
+ * error of that code came less than a second ago), then with one (the ack
+ * {ok:false, code, message}, and the `error` event unless the throttle
+ * held it back).
  */
 async function expectError(peer, event, args, code, message, { timeoutMs = 5000, plain = true, withAck = true } = {}) {
   if (plain) {
+    const since = Date.now() - lastError(peer, code);
+    if (since < ERROR_QUIET_MS + CLOCK_MARGIN_MS) await new Promise((r) => setTimeout(r, ERROR_QUIET_MS + CLOCK_MARGIN_MS - since));
     peer.emit(event, ...args);
-    const err = await peer.next('error', { timeoutMs, what: `"error" ${code} for ${event} ${safeJson(args)}` });
+    const err = await peer.next('error', { timeoutMs, filter: (e) => e?.code === code, what: `"error" ${code} for ${event} ${safeJson(args)}` });
     assertRefusal(err, code, message, `"error" event for ${event} ${safeJson(args)}`);
   }
   if (withAck) {
+    const before = lastError(peer, code);
+    const t0 = Date.now();
     const res = await peer.ack(event, args, timeoutMs);
     assertRefusal(res, code, message, `ack of ${event} ${safeJson(args)}`);
     assert.equal(res.ok, false, `ack of ${event}: ok is false; got ${safeJson(res)}`);
-    const err = await peer.next('error', { timeoutMs, what: `"error" ${code} for ${event} with an ack` });
-    assertRefusal(err, code, message, `"error" event for ${event} with an ack`);
+    // The server writes the `error` before the ack: it is here already.
+    const err = peer.log.find((e) => !e.taken && e.event === 'error' && e.data?.code === code && e.at >= t0);
+    if (err) {
+      err.taken = true;
+      assertRefusal(err.data, code, message, `"error" event for ${event} with an ack`);
+    }
+    const t1 = Date.now();
+    if (err) assert.ok(err.at - before >= ERROR_QUIET_MS - CLOCK_MARGIN_MS, `at most one "error" ${code} a second: got another ${err.at - before} ms after the last`);
+    else assert.ok(t1 - before < ERROR_QUIET_MS + CLOCK_MARGIN_MS, `"error" ${code} for ${event} with an ack (none for ${t1 - before} ms before)`);
+    return res;
   }
+  return undefined;
 }
 
 /**
