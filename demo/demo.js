@@ -125,7 +125,32 @@
     return state.local.getVideoTracks()[0] || null;
   }
 
+  /**
+   * ?speaking=frame: speak as the CoUp app does (useVideoCall): while the
+   * level is high, video:speaking {speaking:true} on every animation
+   * frame (60-144 a second), and {speaking:false} one second after the
+   * last. The gateway relays only the changes; this mode shows it can take
+   * the app's rate. (Else: only changes are sent, from the audio thread.)
+   */
+  const SPEAK_EVERY_FRAME = params.get('speaking') === 'frame';
+  let frameQuiet = null;
+
+  function speakLikeTheApp(speaking) {
+    if (state.phase !== 'joined' || !speaking) return;
+    state.socket.emit('video:speaking', { roomId: state.roomId, speaking: true });
+    state.speakingSent = (state.speakingSent || 0) + 1;
+    if (frameQuiet === null) state.speakingChanges = (state.speakingChanges || 0) + 1;
+    clearTimeout(frameQuiet);
+    frameQuiet = setTimeout(() => {
+      frameQuiet = null;
+      if (state.phase !== 'joined') return;
+      state.socket.emit('video:speaking', { roomId: state.roomId, speaking: false });
+      state.speakingChanges += 1;
+    }, 1000);
+  }
+
   function setSpeaking(speaking) {
+    if (SPEAK_EVERY_FRAME) return; // the frame loop speaks
     if (speaking === state.speaking) return;
     state.speaking = speaking;
     if (state.phase === 'joined') state.socket.emit('video:speaking', { roomId: state.roomId, speaking });
@@ -145,7 +170,7 @@
     state.audioCtx = ctx;
     ctx.resume().catch(() => {});
     const src = ctx.createMediaStreamSource(new MediaStream([track]));
-    if (ctx.audioWorklet && window.AudioWorkletNode) {
+    if (ctx.audioWorklet && window.AudioWorkletNode && !SPEAK_EVERY_FRAME) {
       try {
         await ctx.audioWorklet.addModule('speaking-worklet.js');
         const node = new AudioWorkletNode(ctx, 'speaking-detector', {
@@ -165,6 +190,23 @@
     an.fftSize = 1024;
     src.connect(an);
     const buf = new Float32Array(an.fftSize);
+    if (SPEAK_EVERY_FRAME) {
+      const frame = () => {
+        if (!state.local || state.phase === 'left') return;
+        an.getFloatTimeDomainData(buf);
+        let sum = 0;
+        for (const v of buf) sum += v * v;
+        const loud = Math.sqrt(sum / buf.length) > SPEAKING_LEVEL && !state.muted;
+        if (loud !== state.speaking) {
+          state.speaking = loud;
+          renderParticipants();
+        }
+        speakLikeTheApp(loud);
+        requestAnimationFrame(frame);
+      };
+      requestAnimationFrame(frame);
+      return;
+    }
     let lastLoud = 0;
     state.levelTimer = setInterval(() => {
       an.getFloatTimeDomainData(buf);

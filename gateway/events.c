@@ -629,8 +629,6 @@ media_flag(struct ctx *x, int event, const char *field, uint8_t flag)
 		else
 			m->flags &= (uint8_t)~flag;
 	}
-	if (event == IPC_EV_VIDEO_SPEAKING)
-		m->speaking = (uint8_t)on;
 	if (forward(x, m->room, event, 0) == 0)
 		succeed(x, NULL, NULL);
 }
@@ -662,7 +660,7 @@ ev_share_stop(struct ctx *x)
 static void
 ev_speaking(struct ctx *x)
 {
-	media_flag(x, IPC_EV_VIDEO_SPEAKING, "speaking", 0);
+	media_flag(x, IPC_EV_VIDEO_SPEAKING, "speaking", IPC_M_SPEAKING);
 }
 
 /* ---------------------------------------------------------------- chat */
@@ -955,7 +953,8 @@ repeats_state(struct ctx *x)
 		field_id(x, "roomId", id);
 		m = x->c->video;
 		return m != NULL && strcmp(m->room->id, id) == 0 &&
-		    m->speaking == field_true(x, "speaking");
+		    ((m->flags & IPC_M_SPEAKING) != 0) ==
+		    field_true(x, "speaking");
 	}
 	if (strcmp(x->name, "chat:typing") == 0) {
 		field_id(x, "studyId", id);

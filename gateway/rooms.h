@@ -44,7 +44,6 @@ struct membership {
 	unsigned		 idx;		/* in room->members */
 	uint8_t			 flags;		/* IPC_M_* media flags */
 	uint8_t			 replay_tries;	/* supervisor.c's poison count */
-	uint8_t			 speaking;	/* a call's: last said (events.c) */
 	uint8_t			 typing;	/* a study's: last said */
 	long long		 joined_at;	/* ms since epoch */
 };

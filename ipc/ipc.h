@@ -84,6 +84,7 @@ enum ipc_type {
 #define IPC_M_MUTED	0x01
 #define IPC_M_VIDEO_OFF	0x02
 #define IPC_M_SHARING	0x04
+#define IPC_M_SPEAKING	0x08	/* a joiner is told who speaks now */
 #define IPC_M_REPLAY	0x80	/* re-join after a restart: tell no one */
 
 /* Event flags in IPC_EVENT. */

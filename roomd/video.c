@@ -54,6 +54,15 @@ video_join(struct room *r, struct member *m, int replay)
 		if (o != m)
 			cJSON_InsertItemInArray(list, 0, participant(o));
 	room_send(r, &m->conn, 1, "video:room-state", state);
+	/* Speaking is said only when it changes: tell the newcomer who
+	 * speaks now, as it would have heard had it been here. */
+	for (o = r->members; o != NULL; o = o->next)
+		if (o != m && (o->flags & IPC_M_SPEAKING)) {
+			cJSON *sp = who(o->socket_id, o->user_id);
+
+			cJSON_AddTrueToObject(sp, "speaking");
+			room_send(r, &m->conn, 1, "video:user-speaking", sp);
+		}
 
 	joined = who(m->socket_id, m->user_id);
 	cJSON_AddItemToObject(joined, "user", user_copy(m->user));
@@ -147,9 +156,10 @@ video_event(struct room *r, const struct sender *s, const struct event *e)
 		    m->user_id));
 		return;
 	case IPC_EV_VIDEO_SPEAKING:
+		on = bool_field(payload, "speaking");
+		set_flag(m, IPC_M_SPEAKING, on);
 		out = who(m->socket_id, m->user_id);
-		cJSON_AddBoolToObject(out, "speaking",
-		    bool_field(payload, "speaking"));
+		cJSON_AddBoolToObject(out, "speaking", on);
 		room_broadcast(r, m->conn, "video:user-speaking", out);
 		return;
 	default:

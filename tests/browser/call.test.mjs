@@ -182,4 +182,24 @@ describe('demo page: a video call in headless Chromium', { skip: SKIP }, () => {
     assert.ok(muted && muted.muted, `C learns from room-state that A is muted (stored by the new room process): ${JSON.stringify(cp)}`);
     assert.equal(roomChildPid(gwPid, roomName), fresh, 'the new room process still serves the room');
   });
+
+  it('speaking as the CoUp app does, on every animation frame: never refused, the others get the changes only', { timeout: 90000 }, async () => {
+    const room = uniq('r');
+    const q = { speaking: 'frame' };
+    const a = await g.open(room, uniq('a'), { label: 'A', query: q });
+    const b = await g.open(room, uniq('b'), { label: 'B', query: q });
+    await Promise.all([a.inCallWith(1), b.inCallWith(1)]);
+    // The fake microphone beeps: A's frames say speaking on and off.
+    await a.until('A sends 150 video:speaking, a frame each while its microphone beeps', () => (window.demo.speakingSent || 0) >= 150, null, 60000);
+    const [sent, changes] = await a.eval(() => [window.demo.speakingSent, window.demo.speakingChanges]);
+    await b.until('B told of every change A made', (n) => (window.demo.seen['video:user-speaking'] || 0) >= n, changes);
+    const heard = await b.eval(() => window.demo.seen['video:user-speaking'] || 0);
+    assert.ok(heard <= changes + 1, `B got the changes (${heard} for ${changes}), not every frame (${sent})`);
+    assert.ok(sent > 3 * changes, `A spoke at the frame rate: ${sent} events for ${changes} changes`);
+    for (const p of [a, b]) {
+      assert.equal(await p.eval(() => window.demo.seen.error || 0), 0, `${p.label} got no error event`);
+      assert.equal(await p.eval(() => window.demo.socket.connected), true, `${p.label} is connected`);
+    }
+    process.stderr.write(`speaking at the frame rate: A sent ${sent}, B was told ${heard} times\n`);
+  });
 });

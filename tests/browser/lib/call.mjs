@@ -88,7 +88,7 @@ export function useCall(args = [], { env = 'development', browser = true } = {})
     }
   });
   /** A demo page (in a browser context of its own) joining `room` as `user`. */
-  ctx.open = (room, user, { token = null, label = user } = {}) => openPage(ctx, room, user, { token, label });
+  ctx.open = (room, user, { token = null, label = user, query = {} } = {}) => openPage(ctx, room, user, { token, label, query });
   return ctx;
 }
 
@@ -204,13 +204,13 @@ class DemoPage {
   }
 }
 
-async function openPage(ctx, room, user, { token, label }) {
+async function openPage(ctx, room, user, { token, label, query = {} }) {
   const context = await ctx.browser.newContext({ viewport: { width: 1100, height: 700 } });
   const page = await context.newPage();
   page.setDefaultTimeout(30000);
   const dp = new DemoPage(context, page, label);
   ctx.pages.push(dp);
-  const q = new URLSearchParams({ room, user, auto: '1' });
+  const q = new URLSearchParams({ room, user, auto: '1', ...query });
   if (token) q.set('token', token);
   const res = await page.goto(`${ctx.url}/demo/?${q}`, { timeout: 30000 });
   if (!res || res.status() !== 200) throw new Error(`${label}: GET /demo/ answered ${res && res.status()}`);
