@@ -348,7 +348,7 @@ test_string(void)
 	expect_error(CFG_ALLOWED_ORIGINS, "http://a\nhttp://b",
 	    "ALLOWED_ORIGINS: the value contains a control character",
 	    "a newline in a value refused");
-	expect_error(CFG__COUNT, "1", "no configuration key number 33",
+	expect_error(CFG__COUNT, "1", "no configuration key number 34",
 	    "key out of the table refused");
 }
 
@@ -729,6 +729,7 @@ test_dump_usage(void)
 	    "CONNECT_TIMEOUT_MS=45000  # default\n"
 	    "SEND_QUEUE_MAX=4194304  # default\n"
 	    "MAX_CONNECTIONS=100000  # default\n"
+	    "HTTP_TIMEOUT_MS=30000  # default\n"
 	    "AUTH_TIMEOUT_MS=5000  # default\n"
 	    "AUTH_CACHE_TTL=0  # default\n"
 	    "MEMBER_CACHE_TTL=60  # default\n"
