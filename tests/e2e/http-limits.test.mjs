@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 
 import { skipReason } from './lib/server.mjs';
 import { withTimeout, delay } from './lib/wait.mjs';
@@ -373,6 +374,7 @@ describe('HTTP limits', { skip: SKIP }, () => {
       g.server.proc.stderr.on('data', (d) => {
         for (const l of d.toString().split('\n')) if (l) lines.push({ at: Date.now(), line: l });
       });
+      const runDir = g.server.args.find((a) => a.startsWith('RUN_DIR=')).slice('RUN_DIR='.length);
       const pair = await chattingPair(g);
 
       // Fill the descriptor table: connections the gateway takes and holds
@@ -410,6 +412,10 @@ describe('HTTP limits', { skip: SKIP }, () => {
             await delay(100);
           }
         })();
+        // And an admin's coupctl knocks on the control socket, which
+        // cannot accept it either.
+        const ctl = net.connect(path.join(runDir, 'coup-gateway.sock'));
+        ctl.on('error', () => {});
         await delay(500);
         const cpu0 = cpuMs();
         const t0 = Date.now();
@@ -421,6 +427,7 @@ describe('HTTP limits', { skip: SKIP }, () => {
         await delay(2000);
         knocking = false;
         await knocker;
+        ctl.destroy();
         await Promise.all(knocked.map((c) => withTimeout(c.closed, 5000, 'a knocking connection to be turned away').catch(() => null)));
         const turnedAway = knocked.filter((c) => c.closedAt !== null && c.byServer).length;
         const newLines = lines.slice(linesBefore).map((l) => l.line);
