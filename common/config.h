@@ -33,8 +33,9 @@ enum config_type {
 	    "TCP port for HTTP: long-polling, WebSocket, /health and "	\
 	    "/metrics.")						\
 	X(HOST, CONFIG_STRING, "", 0, 255, NULL, 0,			\
-	    "Address (or interface) to listen on; empty means all of "	\
-	    "them.")							\
+	    "Address to listen on, or the name of an interface or of a "	\
+	    "host (then each of its addresses); empty means every "	\
+	    "interface, IPv6 and IPv4.")				\
 	X(NODE_ENV, CONFIG_ENUM, "development", 0, 0,			\
 	    "development|production", 0,				\
 	    "In development, users get in with a warning when the CoUp " \
@@ -74,6 +75,10 @@ enum config_type {
 	    "slow.")							\
 	X(MAX_CONNECTIONS, CONFIG_INT, "100000", 1, 10000000, NULL, 0,	\
 	    "Engine.IO sessions accepted at once; more get HTTP 503.")	\
+	X(HTTP_TIMEOUT_MS, CONFIG_INT, "30000", 100, 3600000, NULL, 0,	\
+	    "Time an HTTP request has to arrive, headers and body, "	\
+	    "counted from the opening of its connection or the end of "	\
+	    "the previous answer; a slower one is closed (ms).")	\
 	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 1,	\
 	    "Time a CoUp API call (verify, check-member) may take "	\
 	    "before it counts as failed (ms).")				\

@@ -39,10 +39,20 @@ struct ctl_conn {
 	size_t		 off;
 };
 
+/*
+ * accept() failing for want of descriptors leaves the client in the queue
+ * and the socket readable: accepting pauses this long, lest the loop spin,
+ * and the failure is logged at most once per CONTROL_WARN_SECS.
+ */
+#define CONTROL_ACCEPT_PAUSE	0.5
+#define CONTROL_WARN_SECS	10.0
+
 struct control {
 	struct gateway	*gw;
 	int		 fd;
 	ev_io		 io;
+	ev_timer	 pause;		/* accepting again when it fires */
+	double		 warned;	/* when accept's failure was logged */
 	char		*path;
 	gid_t		 group;
 	struct ctl_conn	*conns;
@@ -576,14 +586,33 @@ peer_allowed(struct control *ctl, int fd)
 }
 
 static void
+accept_again(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control *ctl = w->data;
+
+	ev_io_start(loop, &ctl->io);
+}
+
+static void
 accept_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control *ctl = w->data;
 	struct ctl_conn *cc;
 	int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR || errno == ECONNABORTED)
+			return;
+		if (ev_now(loop) - ctl->warned >= CONTROL_WARN_SECS) {
+			log_warn("control: accept");
+			ctl->warned = ev_now(loop);
+		}
+		ev_io_stop(loop, w);
+		ev_timer_set(&ctl->pause, CONTROL_ACCEPT_PAUSE, 0.);
+		ev_timer_start(loop, &ctl->pause);
 		return;
+	}
 	if (!peer_allowed(ctl, fd)) {
 		static const char no[] = "{\"ok\":false,\"error\":\"permission "
 		    "denied\",\"code\":\"FORBIDDEN\"}\n";
@@ -680,6 +709,9 @@ control_start(struct gateway *gw)
 	ev_io_init(&ctl->io, accept_io, ctl->fd, EV_READ);
 	ctl->io.data = ctl;
 	ev_io_start(gw->loop, &ctl->io);
+	ev_init(&ctl->pause, accept_again);
+	ctl->pause.data = ctl;
+	ctl->warned = -CONTROL_WARN_SECS;
 	gw->control = ctl;
 	log_info("control socket %s", path);
 	return 0;
@@ -695,6 +727,7 @@ control_stop(struct gateway *gw)
 	while (ctl->conns != NULL)
 		conn_free(ctl->conns);
 	ev_io_stop(gw->loop, &ctl->io);
+	ev_timer_stop(gw->loop, &ctl->pause);
 	close(ctl->fd);
 	unlink(ctl->path);
 	free(ctl->path);

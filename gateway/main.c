@@ -242,6 +242,7 @@ main(int argc, char **argv)
 
 	ho.host = config_str(&gw.cfg, CFG_HOST);
 	ho.port = (int)config_int(&gw.cfg, CFG_PORT);
+	ho.request_timeout_ms = (int)config_int(&gw.cfg, CFG_HTTP_TIMEOUT_MS);
 	ho.engine_path = "/socket.io/";
 	ho.max_body = eo.max_payload;
 	ho.allowed_origins = config_str(&gw.cfg, CFG_ALLOWED_ORIGINS);

@@ -737,6 +737,7 @@ test_dump_usage(void)
 	    "CONNECT_TIMEOUT_MS=45000  # default\n"
 	    "SEND_QUEUE_MAX=4194304  # default\n"
 	    "MAX_CONNECTIONS=100000  # default\n"
+	    "HTTP_TIMEOUT_MS=30000  # default\n"
 	    "AUTH_TIMEOUT_MS=5000  # default\n"
 	    "AUTH_CACHE_TTL=0  # default\n"
 	    "MEMBER_CACHE_TTL=60  # default\n"
