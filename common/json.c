@@ -4,7 +4,8 @@
  * Our peers write JSON with JSON.stringify() and read it with
  * JSON.parse(); cJSON takes more than that grammar and reads some of it
  * differently (see json_tokens_ok()).  json_parse_strict() reads what
- * clients send: the Socket.IO packets (sio_packet.c).
+ * clients and administrators send: the Socket.IO packets (sio_packet.c)
+ * and the control socket's requests (gateway/control_req.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -18,22 +18,10 @@
 #include <strings.h>
 
 #include "config.h"
+#include "fuzz.h"
 #include "log.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond)	do { if (!(cond)) abort(); } while (0)
-
 #define NAME		"fuzz.env"
-
-static int
-printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
-}
 
 /* An optional sign, then decimal digits, and nothing else. */
 static int

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "fuzz.h"
+
 
 /* Longest seed we accept: seeds are meant to be small. */
 #define SEED_MAX	(1 << 20)
