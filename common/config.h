@@ -200,7 +200,16 @@ int	config_key_by_name(const char *);
  */
 int	config_set(struct config *, int key, const char *value,
 	    enum config_source, char *err, size_t errlen);
-/* KEY=VALUE lines, '#' comments, optional quotes and "export " (.env). */
+/*
+ * KEY=VALUE lines, '#' comments, optional quotes and "export " (.env), in
+ * `len` bytes of `text` (not NUL-terminated; a NUL byte is an error).
+ * Each value goes through config_set(), so cfg may hold the lines before
+ * a bad one.  Errors are "<name>:<line>: <why>", `name` being the file's
+ * for the messages; unknown keys are logged and skipped.  No I/O.
+ */
+int	config_parse_text(struct config *, const char *text, size_t len,
+	    const char *name, char *err, size_t errlen);
+/* config_parse_text() over a file of at most 1 MB. */
 int	config_load_file(struct config *, const char *path,
 	    char *err, size_t errlen);
 /* Every table key present in the environment. */
@@ -215,6 +224,12 @@ int	config_load(struct config *, int argc, char **argv,
 
 long long	 config_int(const struct config *, int key);
 const char	*config_str(const struct config *, int key); /* NULL if unset */
+/*
+ * The quote a file needs around `value` for config_parse_text() to read it
+ * back unchanged: "" for none, else "\"", "'" or "`" (one the value does
+ * not hold; a value that holds all three and needs one cannot be written).
+ */
+const char	*config_file_quote(const char *value);
 /* Print every key, its value and where it came from (--check-config). */
 void	config_dump(const struct config *, FILE *);
 /* Print the usage text listing every key (--help). */
