@@ -121,19 +121,30 @@ enum config_type {
 	    "coup-gateway, else the one in libexec.")			\
 	X(RUN_DIR, CONFIG_STRING, "/run/coup-signaling", 1, 1024, NULL, 0,	\
 	    "Directory of the control socket and the pid file, created " \
-	    "at start-up.")						\
+	    "at start-up: root's, mode 0755, so RUN_USER cannot put "	\
+	    "anything in it (one an older version gave RUN_USER is "	\
+	    "taken back); the gateway refuses to start if it is a link " \
+	    "or anyone else can change it.")				\
 	X(CONTROL_SOCKET, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
 	    "Path of the control socket for coupctl; empty means "	\
-	    "RUN_DIR/coup-gateway.sock, off means none.")		\
+	    "RUN_DIR/coup-gateway.sock, off means none. Made as "	\
+	    "PID_FILE is, in a directory only root can change or a "	\
+	    "sticky one.")						\
 	X(CONTROL_GROUP, CONFIG_STRING, "", 0, 64, NULL, 0,		\
 	    "Group of the control socket (mode 0660), whose members may " \
 	    "use coupctl; empty means the gateway's own.")		\
 	X(PID_FILE, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
 	    "Pid file, written with --daemon or when set; empty means "	\
-	    "RUN_DIR/coup-gateway.pid.")				\
+	    "RUN_DIR/coup-gateway.pid. Its directory must be one only "	\
+	    "root can change, or a sticky one like /tmp; whatever is "	\
+	    "at the path (a link too) is removed, never written "	\
+	    "through, and a new file made.")				\
 	X(RUN_USER, CONFIG_STRING, "", 0, 64, NULL, 0,			\
 	    "User to become once the port, RUN_DIR, the control socket " \
-	    "and the pid file are set up; empty means stay.")		\
+	    "and the pid file are set up (they stay root's: this user " \
+	    "cannot remove them at exit, the init script removes the "	\
+	    "pid file and the next start the socket); empty means "	\
+	    "stay.")							\
 	X(DRAIN_TIMEOUT_MS, CONFIG_INT, "10000", 0, 600000, NULL, 1,	\
 	    "On SIGTERM, SIGINT or coupctl drain: time sessions and "	\
 	    "room processes get to finish before the gateway exits "	\

@@ -6,16 +6,18 @@
  *
  * The socket file is mode 0660 and its group CONTROL_GROUP, so the file
  * system already keeps strangers out; the peer's credentials are checked
- * again on every connection all the same.
+ * again on every connection all the same.  It is made (runfile.c) as the
+ * user the gateway starts as, before it becomes RUN_USER, without
+ * following a link anyone else could have put in its place.
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "rooms.h"
+#include "runfile.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
@@ -55,7 +58,7 @@ struct control {
 	ev_io		 io;
 	ev_timer	 pause;		/* accepting again when it fires */
 	double		 warned;	/* when accept's failure was logged */
-	char		*path;
+	struct runfile	 file;		/* the socket's */
 	gid_t		 group;
 	struct ctl_conn	*conns;
 };
@@ -602,22 +605,14 @@ control_start(struct gateway *gw)
 	struct control *ctl;
 	struct passwd *pw;
 	struct group *gr;
-	uid_t owner = (uid_t)-1;
-	char path[sizeof(sun.sun_path)];
+	char err[PATH_MAX + 256];
 
 	if (strcmp(conf, "off") == 0)
 		return 0;
-	if (*conf != '\0')
-		snprintf(path, sizeof(path), "%s", conf);
-	else if ((size_t)snprintf(path, sizeof(path), "%s/coup-gateway.sock",
-	    config_str(&gw->cfg, CFG_RUN_DIR)) >= sizeof(path)) {
-		log_warnx("control socket: RUN_DIR is too long for a socket");
-		return -1;
-	}
-	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
-	    (ctl->path = strdup(path)) == NULL)
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
 		fatal("calloc");
 	ctl->gw = gw;
+	ctl->fd = -1;
 	ctl->group = getegid();
 	if (*group != '\0') {
 		if ((gr = getgrnam(group)) == NULL)
@@ -625,41 +620,45 @@ control_start(struct gateway *gw)
 			    group);
 		else
 			ctl->group = gr->gr_gid;
+	} else if (*user != '\0' && (pw = getpwnam(user)) != NULL)
+		ctl->group = pw->pw_gid;
+	if (*conf == '\0' && gw->run_dir < 0) {
+		log_warnx("no control socket without the run directory %s "
+		    "(set RUN_DIR or CONTROL_SOCKET)",
+		    config_str(&gw->cfg, CFG_RUN_DIR));
+		goto fail;
 	}
-	if (*user != '\0' && (pw = getpwnam(user)) != NULL) {
-		owner = pw->pw_uid;
-		if (*group == '\0')
-			ctl->group = pw->pw_gid;
+	if (runfile_init(&ctl->file, "control socket", conf, gw->run_dir,
+	    config_str(&gw->cfg, CFG_RUN_DIR), "coup-gateway.sock", err,
+	    sizeof(err)) < 0) {
+		log_warnx("%s; no control socket for this gateway "
+		    "(CONTROL_SOCKET must be in a directory only root can "
+		    "change, or a sticky one)", err);
+		goto fail;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
-	    connect(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+	if (strlen(ctl->file.path) >= sizeof(sun.sun_path)) {
+		/* coupctl finds it by its path. */
+		log_warnx("control socket %s: longer than a socket's address "
+		    "may be (%zu bytes); none for this gateway (set RUN_DIR or "
+		    "CONTROL_SOCKET)", ctl->file.path, sizeof(sun.sun_path) - 1);
+		goto fail;
+	}
+	if (runfile_socket_in_use(&ctl->file)) {
 		/* Another gateway answers there: its socket, not ours. */
 		log_warnx("control socket %s is in use by another gateway; "
-		    "none for this one (set RUN_DIR or CONTROL_SOCKET)", path);
-		close(ctl->fd);
-		free(ctl->path);
-		free(ctl);
-		return -1;
+		    "none for this one (set RUN_DIR or CONTROL_SOCKET)",
+		    ctl->file.path);
+		goto fail;
 	}
-	if (ctl->fd >= 0)
-		close(ctl->fd);
-	/* A socket left by a gateway that did not exit cleanly. */
-	unlink(path);
+	/* Owned by the user we are now (root), not RUN_USER: the listening
+	 * descriptor serves RUN_USER without it, and an owner could chmod
+	 * the socket open to all. */
 	if ((ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0660) < 0 ||
-	    chown(path, owner, ctl->group) < 0 ||
+	    runfile_bind(&ctl->file, ctl->fd, ctl->group) < 0 ||
 	    listen(ctl->fd, 16) < 0) {
-		log_warn("control socket %s", path);
-		if (ctl->fd >= 0)
-			close(ctl->fd);
-		free(ctl->path);
-		free(ctl);
-		return -1;
+		log_warn("control socket %s", ctl->file.path);
+		goto fail;
 	}
 	ev_io_init(&ctl->io, accept_io, ctl->fd, EV_READ);
 	ctl->io.data = ctl;
@@ -668,8 +667,15 @@ control_start(struct gateway *gw)
 	ctl->pause.data = ctl;
 	ctl->warned = -CONTROL_WARN_SECS;
 	gw->control = ctl;
-	log_info("control socket %s", path);
+	log_info("control socket %s", ctl->file.path);
 	return 0;
+
+fail:
+	if (ctl->fd >= 0)
+		close(ctl->fd);
+	runfile_close(&ctl->file);
+	free(ctl);
+	return -1;
 }
 
 void
@@ -684,8 +690,7 @@ control_stop(struct gateway *gw)
 	ev_io_stop(gw->loop, &ctl->io);
 	ev_timer_stop(gw->loop, &ctl->pause);
 	close(ctl->fd);
-	unlink(ctl->path);
-	free(ctl->path);
+	runfile_close(&ctl->file);
 	free(ctl);
 	gw->control = NULL;
 }
