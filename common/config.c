@@ -374,7 +374,7 @@ is_key_char(int c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
-/* The whole file, NUL-terminated; NULL with errno set on failure. */
+/* The whole file; NULL with errno set on failure. */
 static char *
 read_whole_file(const char *path, size_t *lenp)
 {
@@ -397,7 +397,6 @@ read_whole_file(const char *path, size_t *lenp)
 		return NULL;
 	}
 	fclose(fp);
-	data[len] = '\0';
 	*lenp = len;
 	return data;
 }
@@ -518,21 +517,21 @@ parse_entry(struct config *cfg, const char *path, char **pp, char *end,
 }
 
 int
-config_load_file(struct config *cfg, const char *path, char *err,
-    size_t errlen)
+config_parse_text(struct config *cfg, const char *text, size_t len,
+    const char *name, char *err, size_t errlen)
 {
 	char *data, *p, *end;
-	size_t len;
 	unsigned line = 0;
 	int rc = 0;
 
-	if ((data = read_whole_file(path, &len)) == NULL)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	if (memchr(data, '\0', len) != NULL) {
-		free(data);
+	if (memchr(text, '\0', len) != NULL)
 		return fail(err, errlen, "%s: contains a NUL byte, not text",
-		    path);
-	}
+		    name);
+	/* parse_entry() terminates the key and the value in place. */
+	if ((data = malloc(len + 1)) == NULL)
+		fatal("config text buffer");
+	memcpy(data, text, len);
+	data[len] = '\0';
 
 	p = data;
 	end = data + len;
@@ -551,9 +550,24 @@ config_load_file(struct config *cfg, const char *path, char *err,
 			continue;
 		}
 		if (p < end)
-			rc = parse_entry(cfg, path, &p, end, &line, err,
+			rc = parse_entry(cfg, name, &p, end, &line, err,
 			    errlen);
 	}
+	free(data);
+	return rc;
+}
+
+int
+config_load_file(struct config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	char *data;
+	size_t len;
+	int rc;
+
+	if ((data = read_whole_file(path, &len)) == NULL)
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	rc = config_parse_text(cfg, data, len, path, err, errlen);
 	free(data);
 	return rc;
 }
@@ -708,6 +722,26 @@ out:
 
 /* ------------------------------------------------------------ printing */
 
+const char *
+config_file_quote(const char *s)
+{
+	size_t len = strlen(s);
+	int need;
+
+	if (len == 0)
+		return "";
+	need = is_blank(s[0]) || is_blank(s[len - 1]) || s[0] == '"' ||
+	    s[0] == '\'' || s[0] == '`';
+	/* Unquoted, a blank and a '#' start a comment; a bare '#' stays. */
+	for (size_t i = 1; !need && i < len; i++)
+		need = s[i] == '#' && is_blank(s[i - 1]);
+	if (!need)
+		return "";
+	/* No escapes: a value with all three quotes cannot be quoted. */
+	return strchr(s, '"') == NULL ? "\"" :
+	    strchr(s, '\'') == NULL ? "'" : "`";
+}
+
 /*
  * Print a URL with the password in its userinfo replaced by "***":
  * config_dump() output reaches terminals, bug reports and coupctl.
@@ -742,18 +776,8 @@ config_dump(const struct config *cfg, FILE *fp)
 	for (int k = 0; k < CFG__COUNT; k++) {
 		const struct config_def *d = &config_defs[k];
 		const char *s = cfg->v[k].s != NULL ? cfg->v[k].s : "";
-		size_t len = strlen(s);
-		const char *quote = "";
-
-		/*
-		 * Quote what config_load_file() would otherwise read back
-		 * differently, so the output can serve as a file.
-		 */
-		if (len > 0 && (is_blank(s[0]) || is_blank(s[len - 1]) ||
-		    strchr(s, '#') != NULL || s[0] == '"' || s[0] == '\'' ||
-		    s[0] == '`'))
-			quote = strchr(s, '"') == NULL ? "\"" :
-			    strchr(s, '\'') == NULL ? "'" : "`";
+		/* So that the output can serve as a file. */
+		const char *quote = config_file_quote(s);
 
 		fprintf(fp, "%s=%s", d->name, quote);
 		if (d->type == CONFIG_URL)

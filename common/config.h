@@ -33,8 +33,9 @@ enum config_type {
 	    "TCP port for HTTP: long-polling, WebSocket, /health and "	\
 	    "/metrics.")						\
 	X(HOST, CONFIG_STRING, "", 0, 255, NULL, 0,			\
-	    "Address (or interface) to listen on; empty means all of "	\
-	    "them.")							\
+	    "Address to listen on, or the name of an interface or of a "	\
+	    "host (then each of its addresses); empty means every "	\
+	    "interface, IPv6 and IPv4.")				\
 	X(NODE_ENV, CONFIG_ENUM, "development", 0, 0,			\
 	    "development|production", 0,				\
 	    "In development, users get in with a warning when the CoUp " \
@@ -74,6 +75,10 @@ enum config_type {
 	    "slow.")							\
 	X(MAX_CONNECTIONS, CONFIG_INT, "100000", 1, 10000000, NULL, 0,	\
 	    "Engine.IO sessions accepted at once; more get HTTP 503.")	\
+	X(HTTP_TIMEOUT_MS, CONFIG_INT, "30000", 100, 3600000, NULL, 0,	\
+	    "Time an HTTP request has to arrive, headers and body, "	\
+	    "counted from the opening of its connection or the end of "	\
+	    "the previous answer; a slower one is closed (ms).")	\
 	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 1,	\
 	    "Time a CoUp API call (verify, check-member) may take "	\
 	    "before it counts as failed (ms).")				\
@@ -116,19 +121,30 @@ enum config_type {
 	    "coup-gateway, else the one in libexec.")			\
 	X(RUN_DIR, CONFIG_STRING, "/run/coup-signaling", 1, 1024, NULL, 0,	\
 	    "Directory of the control socket and the pid file, created " \
-	    "at start-up.")						\
+	    "at start-up: root's, mode 0755, so RUN_USER cannot put "	\
+	    "anything in it (one an older version gave RUN_USER is "	\
+	    "taken back); the gateway refuses to start if it is a link " \
+	    "or anyone else can change it.")				\
 	X(CONTROL_SOCKET, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
 	    "Path of the control socket for coupctl; empty means "	\
-	    "RUN_DIR/coup-gateway.sock, off means none.")		\
+	    "RUN_DIR/coup-gateway.sock, off means none. Made as "	\
+	    "PID_FILE is, in a directory only root can change or a "	\
+	    "sticky one.")						\
 	X(CONTROL_GROUP, CONFIG_STRING, "", 0, 64, NULL, 0,		\
 	    "Group of the control socket (mode 0660), whose members may " \
 	    "use coupctl; empty means the gateway's own.")		\
 	X(PID_FILE, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
 	    "Pid file, written with --daemon or when set; empty means "	\
-	    "RUN_DIR/coup-gateway.pid.")				\
+	    "RUN_DIR/coup-gateway.pid. Its directory must be one only "	\
+	    "root can change, or a sticky one like /tmp; whatever is "	\
+	    "at the path (a link too) is removed, never written "	\
+	    "through, and a new file made.")				\
 	X(RUN_USER, CONFIG_STRING, "", 0, 64, NULL, 0,			\
 	    "User to become once the port, RUN_DIR, the control socket " \
-	    "and the pid file are set up; empty means stay.")		\
+	    "and the pid file are set up (they stay root's: this user " \
+	    "cannot remove them at exit, the init script removes the "	\
+	    "pid file and the next start the socket); empty means "	\
+	    "stay.")							\
 	X(DRAIN_TIMEOUT_MS, CONFIG_INT, "10000", 0, 600000, NULL, 1,	\
 	    "On SIGTERM, SIGINT or coupctl drain: time sessions and "	\
 	    "room processes get to finish before the gateway exits "	\
@@ -195,7 +211,16 @@ int	config_key_by_name(const char *);
  */
 int	config_set(struct config *, int key, const char *value,
 	    enum config_source, char *err, size_t errlen);
-/* KEY=VALUE lines, '#' comments, optional quotes and "export " (.env). */
+/*
+ * KEY=VALUE lines, '#' comments, optional quotes and "export " (.env), in
+ * `len` bytes of `text` (not NUL-terminated; a NUL byte is an error).
+ * Each value goes through config_set(), so cfg may hold the lines before
+ * a bad one.  Errors are "<name>:<line>: <why>", `name` being the file's
+ * for the messages; unknown keys are logged and skipped.  No I/O.
+ */
+int	config_parse_text(struct config *, const char *text, size_t len,
+	    const char *name, char *err, size_t errlen);
+/* config_parse_text() over a file of at most 1 MB. */
 int	config_load_file(struct config *, const char *path,
 	    char *err, size_t errlen);
 /* Every table key present in the environment. */
@@ -210,6 +235,12 @@ int	config_load(struct config *, int argc, char **argv,
 
 long long	 config_int(const struct config *, int key);
 const char	*config_str(const struct config *, int key); /* NULL if unset */
+/*
+ * The quote a file needs around `value` for config_parse_text() to read it
+ * back unchanged: "" for none, else "\"", "'" or "`" (one the value does
+ * not hold; a value that holds all three and needs one cannot be written).
+ */
+const char	*config_file_quote(const char *value);
 /* Print every key, its value and where it came from (--check-config). */
 void	config_dump(const struct config *, FILE *);
 /* Print the usage text listing every key (--help). */

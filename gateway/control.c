@@ -1,19 +1,23 @@
 /*
  * control.c - the control socket coupctl(8) talks to (protocol in
  * control.h): who may connect, reading one request line, answering it.
+ * The line is parsed and checked by control_parse() (control_req.c);
+ * the handlers here get only what passed there.
  *
  * The socket file is mode 0660 and its group CONTROL_GROUP, so the file
  * system already keeps strangers out; the peer's credentials are checked
- * again on every connection all the same.
+ * again on every connection all the same.  It is made (runfile.c) as the
+ * user the gateway starts as, before it becomes RUN_USER, without
+ * following a link anyone else could have put in its place.
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,6 +29,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "rooms.h"
+#include "runfile.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
@@ -39,11 +44,21 @@ struct ctl_conn {
 	size_t		 off;
 };
 
+/*
+ * accept() failing for want of descriptors leaves the client in the queue
+ * and the socket readable: accepting pauses this long, lest the loop spin,
+ * and the failure is logged at most once per CONTROL_WARN_SECS.
+ */
+#define CONTROL_ACCEPT_PAUSE	0.5
+#define CONTROL_WARN_SECS	10.0
+
 struct control {
 	struct gateway	*gw;
 	int		 fd;
 	ev_io		 io;
-	char		*path;
+	ev_timer	 pause;		/* accepting again when it fires */
+	double		 warned;	/* when accept's failure was logged */
+	struct runfile	 file;		/* the socket's */
 	gid_t		 group;
 	struct ctl_conn	*conns;
 };
@@ -83,7 +98,7 @@ err_answer(const char *code, const char *fmt, ...)
 /* ---------------------------------------------------------------- commands */
 
 static cJSON *
-cmd_status(struct gateway *gw, int argc, char **argv)
+cmd_status(struct gateway *gw, const struct control_req *req)
 {
 	struct supervisor_stats st;
 	cJSON *d = cJSON_CreateObject(), *mem;
@@ -134,7 +149,7 @@ room_row(struct room *r, void *arg)
 }
 
 static cJSON *
-cmd_rooms(struct gateway *gw, int argc, char **argv)
+cmd_rooms(struct gateway *gw, const struct control_req *req)
 {
 	cJSON *list = cJSON_CreateArray();
 
@@ -151,15 +166,13 @@ user_name(const struct client *c)
 }
 
 static cJSON *
-cmd_room(struct gateway *gw, int argc, char **argv)
+cmd_room(struct gateway *gw, const struct control_req *req)
 {
 	struct room *r;
 	cJSON *d, *list;
 
-	if (argc != 1)
-		return err_answer("BAD_REQUEST", "usage: room NAME");
-	if ((r = room_find(gw, argv[0])) == NULL)
-		return err_answer("NOT_FOUND", "no room %s", argv[0]);
+	if ((r = room_find(gw, req->arg)) == NULL)
+		return err_answer("NOT_FOUND", "no room %s", req->arg);
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "name", r->name);
 	cJSON_AddNumberToObject(d, "pid", child_pid(r->child));
@@ -219,51 +232,48 @@ user_conn(struct client *c, void *arg)
 }
 
 static cJSON *
-cmd_user(struct gateway *gw, int argc, char **argv)
+cmd_user(struct gateway *gw, const struct control_req *req)
 {
 	struct user_walk w = { NULL, NULL, 0 };
 	cJSON *d;
 
-	if (argc != 1)
-		return err_answer("BAD_REQUEST", "usage: user ID");
-	w.user_id = argv[0];
+	w.user_id = req->arg;
 	w.list = cJSON_CreateArray();
 	clients_foreach(gw, user_conn, &w);
 	if (cJSON_GetArraySize(w.list) == 0) {
 		cJSON_Delete(w.list);
 		return err_answer("NOT_FOUND", "user %s is not connected",
-		    argv[0]);
+		    req->arg);
 	}
 	d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "userId", argv[0]);
+	cJSON_AddStringToObject(d, "userId", req->arg);
 	cJSON_AddItemToObject(d, "connections", w.list);
 	return ok_answer(d);
 }
 
 static cJSON *
-cmd_kick(struct gateway *gw, int argc, char **argv)
+cmd_kick(struct gateway *gw, const struct control_req *req)
 {
 	cJSON *d;
 	int n;
 
-	if (argc == 2 && strcmp(argv[0], "--user") == 0) {
-		struct user_walk w = { argv[1], NULL, 1 };
+	if (req->by_user) {
+		struct user_walk w = { req->arg, NULL, 1 };
 
 		clients_foreach(gw, user_conn, &w);
 		n = w.kick - 1;
 		if (n == 0)
 			return err_answer("NOT_FOUND", "user %s is not "
-			    "connected", argv[1]);
-	} else if (argc == 1) {
-		struct client *c = client_by_socket(gw, argv[0]);
+			    "connected", req->arg);
+	} else {
+		struct client *c = client_by_socket(gw, req->arg);
 
 		if (c == NULL)
-			return err_answer("NOT_FOUND", "no socket %s", argv[0]);
+			return err_answer("NOT_FOUND", "no socket %s",
+			    req->arg);
 		sio_close_connection(c->sock, "kicked by an administrator");
 		n = 1;
-	} else
-		return err_answer("BAD_REQUEST", "usage: kick SOCKET | kick "
-		    "--user ID");
+	}
 	log_info("control: kicked %d connection%s", n, n == 1 ? "" : "s");
 	d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "kicked", n);
@@ -271,16 +281,14 @@ cmd_kick(struct gateway *gw, int argc, char **argv)
 }
 
 static cJSON *
-cmd_close_room(struct gateway *gw, int argc, char **argv)
+cmd_close_room(struct gateway *gw, const struct control_req *req)
 {
 	struct room *r;
 	cJSON *d, *err;
 	unsigned n;
 
-	if (argc != 1)
-		return err_answer("BAD_REQUEST", "usage: close-room NAME");
-	if ((r = room_find(gw, argv[0])) == NULL)
-		return err_answer("NOT_FOUND", "no room %s", argv[0]);
+	if ((r = room_find(gw, req->arg)) == NULL)
+		return err_answer("NOT_FOUND", "no room %s", req->arg);
 	n = r->count;
 	err = cJSON_CreateObject();
 	cJSON_AddStringToObject(err, "message", "방이 닫혔습니다.");
@@ -291,30 +299,29 @@ cmd_close_room(struct gateway *gw, int argc, char **argv)
 
 		sio_emit(m->client->sock, "error", err, NULL);
 		room_leave(m, IPC_LEAVE_KICKED);	/* may free r at 0 */
-		if (room_find(gw, argv[0]) != r)
+		if (room_find(gw, req->arg) != r)
 			break;
 	}
 	cJSON_Delete(err);
-	log_info("control: closed room %s (%u members removed)", argv[0], n);
+	log_info("control: closed room %s (%u members removed)", req->arg,
+	    n);
 	d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "removed", n);
 	return ok_answer(d);
 }
 
 static cJSON *
-cmd_restart_room(struct gateway *gw, int argc, char **argv)
+cmd_restart_room(struct gateway *gw, const struct control_req *req)
 {
 	struct room *r;
 	cJSON *d;
 	pid_t pid;
 
-	if (argc != 1)
-		return err_answer("BAD_REQUEST", "usage: restart-room NAME");
-	if ((r = room_find(gw, argv[0])) == NULL)
-		return err_answer("NOT_FOUND", "no room %s", argv[0]);
+	if ((r = room_find(gw, req->arg)) == NULL)
+		return err_answer("NOT_FOUND", "no room %s", req->arg);
 	if ((pid = child_pid(r->child)) <= 0)
 		return err_answer("FAILED", "room %s has no running process",
-		    argv[0]);
+		    req->arg);
 	child_restart(r->child);
 	d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "pid", pid);
@@ -322,26 +329,25 @@ cmd_restart_room(struct gateway *gw, int argc, char **argv)
 }
 
 static cJSON *
-cmd_log_level(struct gateway *gw, int argc, char **argv)
+cmd_log_level(struct gateway *gw, const struct control_req *req)
 {
 	char err[256];
 	cJSON *d;
 
-	if (argc != 1)
-		return err_answer("BAD_REQUEST", "usage: log-level LEVEL");
-	if (config_set(&gw->cfg, CFG_LOG_LEVEL, argv[0], CONFIG_SRC_CLI, err,
+	/* control_parse() checked the name; the table has the last word. */
+	if (config_set(&gw->cfg, CFG_LOG_LEVEL, req->arg, CONFIG_SRC_CLI, err,
 	    sizeof(err)) < 0)
 		return err_answer("BAD_REQUEST", "%s", err);
-	log_set_level(log_level_from_name(argv[0]));
+	log_set_level(req->level);
 	supervisor_set_log_level(gw->rooms, log_level_current);
-	log_info("control: log level is now %s", argv[0]);
+	log_info("control: log level is now %s", req->arg);
 	d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "level", argv[0]);
+	cJSON_AddStringToObject(d, "level", req->arg);
 	return ok_answer(d);
 }
 
 static cJSON *
-cmd_reload(struct gateway *gw, int argc, char **argv)
+cmd_reload(struct gateway *gw, const struct control_req *req)
 {
 	cJSON *d = cJSON_CreateObject();
 	cJSON *changed = cJSON_AddArrayToObject(d, "changed");
@@ -356,7 +362,7 @@ cmd_reload(struct gateway *gw, int argc, char **argv)
 }
 
 static cJSON *
-cmd_drain(struct gateway *gw, int argc, char **argv)
+cmd_drain(struct gateway *gw, const struct control_req *req)
 {
 	cJSON *d = cJSON_CreateObject();
 
@@ -368,7 +374,7 @@ cmd_drain(struct gateway *gw, int argc, char **argv)
 }
 
 static cJSON *
-cmd_show_config(struct gateway *gw, int argc, char **argv)
+cmd_show_config(struct gateway *gw, const struct control_req *req)
 {
 	static const char *const src[] = {
 		"default", "file", "environment", "command line",
@@ -396,7 +402,7 @@ cmd_show_config(struct gateway *gw, int argc, char **argv)
 
 /* Multi-server mode: the nodes and rooms of the cluster. */
 static cJSON *
-cmd_cluster(struct gateway *gw, int argc, char **argv)
+cmd_cluster(struct gateway *gw, const struct control_req *req)
 {
 	cJSON *d = cluster_status();
 
@@ -406,68 +412,34 @@ cmd_cluster(struct gateway *gw, int argc, char **argv)
 	return ok_answer(d);
 }
 
-static const struct {
-	const char	*name;
-	cJSON		*(*fn)(struct gateway *, int, char **);
-} commands[] = {
-	{ "status", cmd_status },
-	{ "rooms", cmd_rooms },
-	{ "room", cmd_room },
-	{ "user", cmd_user },
-	{ "kick", cmd_kick },
-	{ "close-room", cmd_close_room },
-	{ "restart-room", cmd_restart_room },
-	{ "log-level", cmd_log_level },
-	{ "reload", cmd_reload },
-	{ "drain", cmd_drain },
-	{ "show-config", cmd_show_config },
-	{ "cluster", cmd_cluster },
+/* Indexed by enum control_cmd; control_req.c has the names. */
+static cJSON *(*const handlers[CONTROL__COUNT])(struct gateway *,
+    const struct control_req *) = {
+	[CONTROL_STATUS] = cmd_status,
+	[CONTROL_ROOMS] = cmd_rooms,
+	[CONTROL_ROOM] = cmd_room,
+	[CONTROL_USER] = cmd_user,
+	[CONTROL_KICK] = cmd_kick,
+	[CONTROL_CLOSE_ROOM] = cmd_close_room,
+	[CONTROL_RESTART_ROOM] = cmd_restart_room,
+	[CONTROL_LOG_LEVEL] = cmd_log_level,
+	[CONTROL_RELOAD] = cmd_reload,
+	[CONTROL_DRAIN] = cmd_drain,
+	[CONTROL_SHOW_CONFIG] = cmd_show_config,
+	[CONTROL_CLUSTER] = cmd_cluster,
 };
-
-#define MAX_ARGS	8
 
 static cJSON *
 execute(struct gateway *gw, const char *line, size_t len, int *drain)
 {
-	cJSON *req = cJSON_ParseWithLength(line, len), *answer;
-	const cJSON *ver, *cmd, *args, *a;
-	char *argv[MAX_ARGS];
-	int argc = 0;
+	struct control_req req;
+	char err[256];
 
-	if (req == NULL)
-		return err_answer("BAD_REQUEST", "the request is not JSON");
-	ver = cJSON_GetObjectItemCaseSensitive(req, "version");
-	cmd = cJSON_GetObjectItemCaseSensitive(req, "command");
-	args = cJSON_GetObjectItemCaseSensitive(req, "args");
-	if (!cJSON_IsNumber(ver) || ver->valueint != CONTROL_VERSION) {
-		cJSON_Delete(req);
-		return err_answer("BAD_VERSION", "this gateway speaks control "
-		    "protocol version %d", CONTROL_VERSION);
-	}
-	if (!cJSON_IsString(cmd) || (args != NULL && !cJSON_IsArray(args))) {
-		cJSON_Delete(req);
-		return err_answer("BAD_REQUEST", "command and args expected");
-	}
-	cJSON_ArrayForEach(a, args) {
-		if (!cJSON_IsString(a) || argc == MAX_ARGS) {
-			cJSON_Delete(req);
-			return err_answer("BAD_REQUEST", "bad arguments");
-		}
-		argv[argc++] = a->valuestring;
-	}
-	answer = NULL;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, cmd->valuestring) == 0) {
-			log_debug("control: %s", cmd->valuestring);
-			answer = commands[i].fn(gw, argc, argv);
-			*drain = commands[i].fn == cmd_drain;
-			break;
-		}
-	if (answer == NULL)
-		answer = err_answer("UNKNOWN_COMMAND", "unknown command %s",
-		    cmd->valuestring);
-	cJSON_Delete(req);
-	return answer;
+	if (control_parse(line, len, &req, err, sizeof(err)) == -1)
+		return err_answer(req.code, "%s", err);
+	log_debug("control: %s", control_cmd_name(req.cmd));
+	*drain = req.cmd == CONTROL_DRAIN;
+	return handlers[req.cmd](gw, &req);
 }
 
 /* ---------------------------------------------------------------- I/O */
@@ -495,8 +467,10 @@ conn_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_conn *cc = w->data;
 	struct gateway *gw = cc->ctl->gw;
+	cJSON *answer;
 	uint8_t *nl;
 	ssize_t n;
+	char *text;
 	int drain = 0;
 
 	if (cc->out.len > 0 || (revents & EV_WRITE)) {
@@ -521,19 +495,13 @@ conn_io(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	cc->in.len += (size_t)n;
 	nl = memchr(cc->in.data, '\n', cc->in.len);
-	cJSON *answer;
-
-	if ((nl == NULL && cc->in.len > CONTROL_REQUEST_MAX) ||
-	    (nl != NULL && (size_t)(nl - cc->in.data) > CONTROL_REQUEST_MAX))
-		answer = err_answer("BAD_REQUEST", "a request is at most %d "
-		    "bytes", CONTROL_REQUEST_MAX);
-	else if (nl == NULL)
+	if (nl == NULL && cc->in.len <= CONTROL_REQUEST_MAX)
 		return;
-	else
-		answer = execute(gw, (char *)cc->in.data,
-		    (size_t)(nl - cc->in.data), &drain);
+	/* Without a newline the line is already too long: refused. */
+	answer = execute(gw, (char *)cc->in.data, nl != NULL ?
+	    (size_t)(nl - cc->in.data) : cc->in.len, &drain);
 	ev_timer_stop(loop, &cc->idle);
-	char *text = cJSON_PrintUnformatted(answer);
+	text = cJSON_PrintUnformatted(answer);
 
 	cJSON_Delete(answer);
 	buf_append_str(&cc->out, text);
@@ -576,14 +544,33 @@ peer_allowed(struct control *ctl, int fd)
 }
 
 static void
+accept_again(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control *ctl = w->data;
+
+	ev_io_start(loop, &ctl->io);
+}
+
+static void
 accept_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control *ctl = w->data;
 	struct ctl_conn *cc;
 	int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR || errno == ECONNABORTED)
+			return;
+		if (ev_now(loop) - ctl->warned >= CONTROL_WARN_SECS) {
+			log_warn("control: accept");
+			ctl->warned = ev_now(loop);
+		}
+		ev_io_stop(loop, w);
+		ev_timer_set(&ctl->pause, CONTROL_ACCEPT_PAUSE, 0.);
+		ev_timer_start(loop, &ctl->pause);
 		return;
+	}
 	if (!peer_allowed(ctl, fd)) {
 		static const char no[] = "{\"ok\":false,\"error\":\"permission "
 		    "denied\",\"code\":\"FORBIDDEN\"}\n";
@@ -618,22 +605,14 @@ control_start(struct gateway *gw)
 	struct control *ctl;
 	struct passwd *pw;
 	struct group *gr;
-	uid_t owner = (uid_t)-1;
-	char path[sizeof(sun.sun_path)];
+	char err[PATH_MAX + 256];
 
 	if (strcmp(conf, "off") == 0)
 		return 0;
-	if (*conf != '\0')
-		snprintf(path, sizeof(path), "%s", conf);
-	else if ((size_t)snprintf(path, sizeof(path), "%s/coup-gateway.sock",
-	    config_str(&gw->cfg, CFG_RUN_DIR)) >= sizeof(path)) {
-		log_warnx("control socket: RUN_DIR is too long for a socket");
-		return -1;
-	}
-	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
-	    (ctl->path = strdup(path)) == NULL)
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
 		fatal("calloc");
 	ctl->gw = gw;
+	ctl->fd = -1;
 	ctl->group = getegid();
 	if (*group != '\0') {
 		if ((gr = getgrnam(group)) == NULL)
@@ -641,48 +620,62 @@ control_start(struct gateway *gw)
 			    group);
 		else
 			ctl->group = gr->gr_gid;
+	} else if (*user != '\0' && (pw = getpwnam(user)) != NULL)
+		ctl->group = pw->pw_gid;
+	if (*conf == '\0' && gw->run_dir < 0) {
+		log_warnx("no control socket without the run directory %s "
+		    "(set RUN_DIR or CONTROL_SOCKET)",
+		    config_str(&gw->cfg, CFG_RUN_DIR));
+		goto fail;
 	}
-	if (*user != '\0' && (pw = getpwnam(user)) != NULL) {
-		owner = pw->pw_uid;
-		if (*group == '\0')
-			ctl->group = pw->pw_gid;
+	if (runfile_init(&ctl->file, "control socket", conf, gw->run_dir,
+	    config_str(&gw->cfg, CFG_RUN_DIR), "coup-gateway.sock", err,
+	    sizeof(err)) < 0) {
+		log_warnx("%s; no control socket for this gateway "
+		    "(CONTROL_SOCKET must be in a directory only root can "
+		    "change, or a sticky one)", err);
+		goto fail;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
-	    connect(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+	if (strlen(ctl->file.path) >= sizeof(sun.sun_path)) {
+		/* coupctl finds it by its path. */
+		log_warnx("control socket %s: longer than a socket's address "
+		    "may be (%zu bytes); none for this gateway (set RUN_DIR or "
+		    "CONTROL_SOCKET)", ctl->file.path, sizeof(sun.sun_path) - 1);
+		goto fail;
+	}
+	if (runfile_socket_in_use(&ctl->file)) {
 		/* Another gateway answers there: its socket, not ours. */
 		log_warnx("control socket %s is in use by another gateway; "
-		    "none for this one (set RUN_DIR or CONTROL_SOCKET)", path);
-		close(ctl->fd);
-		free(ctl->path);
-		free(ctl);
-		return -1;
+		    "none for this one (set RUN_DIR or CONTROL_SOCKET)",
+		    ctl->file.path);
+		goto fail;
 	}
-	if (ctl->fd >= 0)
-		close(ctl->fd);
-	/* A socket left by a gateway that did not exit cleanly. */
-	unlink(path);
+	/* Owned by the user we are now (root), not RUN_USER: the listening
+	 * descriptor serves RUN_USER without it, and an owner could chmod
+	 * the socket open to all. */
 	if ((ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0660) < 0 ||
-	    chown(path, owner, ctl->group) < 0 ||
+	    runfile_bind(&ctl->file, ctl->fd, ctl->group) < 0 ||
 	    listen(ctl->fd, 16) < 0) {
-		log_warn("control socket %s", path);
-		if (ctl->fd >= 0)
-			close(ctl->fd);
-		free(ctl->path);
-		free(ctl);
-		return -1;
+		log_warn("control socket %s", ctl->file.path);
+		goto fail;
 	}
 	ev_io_init(&ctl->io, accept_io, ctl->fd, EV_READ);
 	ctl->io.data = ctl;
 	ev_io_start(gw->loop, &ctl->io);
+	ev_init(&ctl->pause, accept_again);
+	ctl->pause.data = ctl;
+	ctl->warned = -CONTROL_WARN_SECS;
 	gw->control = ctl;
-	log_info("control socket %s", path);
+	log_info("control socket %s", ctl->file.path);
 	return 0;
+
+fail:
+	if (ctl->fd >= 0)
+		close(ctl->fd);
+	runfile_close(&ctl->file);
+	free(ctl);
+	return -1;
 }
 
 void
@@ -695,9 +688,9 @@ control_stop(struct gateway *gw)
 	while (ctl->conns != NULL)
 		conn_free(ctl->conns);
 	ev_io_stop(gw->loop, &ctl->io);
+	ev_timer_stop(gw->loop, &ctl->pause);
 	close(ctl->fd);
-	unlink(ctl->path);
-	free(ctl->path);
+	runfile_close(&ctl->file);
 	free(ctl);
 	gw->control = NULL;
 }

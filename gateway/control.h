@@ -16,6 +16,10 @@
  *
  * codes: BAD_VERSION, BAD_REQUEST, UNKNOWN_COMMAND, NOT_FOUND, FAILED,
  * and FORBIDDEN for a peer without permission (then nothing is read).
+ * BAD_REQUEST also answers a request that is not one JSON object with
+ * each of its three members once, and arguments that are not strings,
+ * too many or too few for the command, empty, longer than their kind's
+ * CONTROL_*_MAX below, or holding a control character.
  * A client that sends no whole request within CONTROL_IDLE_SECS is
  * dropped.
  * Commands and their data:
@@ -44,12 +48,65 @@
 #ifndef COUP_CONTROL_H
 #define COUP_CONTROL_H
 
+#include "bounds.h"
+
+#include <stddef.h>
+
 #define CONTROL_VERSION		1
 /* Longest request line accepted. */
 #define CONTROL_REQUEST_MAX	4096
 #define CONTROL_IDLE_SECS	10.0
 
+/*
+ * The longest argument of each kind; a longer one names nothing that can
+ * exist, so it is refused (BAD_REQUEST) rather than looked up.
+ */
+/* The bounds every input is held to (bounds.h). */
+#define CONTROL_ROOM_MAX	BOUND_ROOM_NAME
+#define CONTROL_SOCKET_MAX	BOUND_SOCKET_ID
+#define CONTROL_USER_MAX	BOUND_USER_ID
+#define CONTROL_ARG_MAX		BOUND_ROOM_NAME
+
+enum control_cmd {
+	CONTROL_STATUS,
+	CONTROL_ROOMS,
+	CONTROL_ROOM,
+	CONTROL_USER,
+	CONTROL_KICK,
+	CONTROL_CLOSE_ROOM,
+	CONTROL_RESTART_ROOM,
+	CONTROL_LOG_LEVEL,
+	CONTROL_RELOAD,
+	CONTROL_DRAIN,
+	CONTROL_SHOW_CONFIG,
+	CONTROL_CLUSTER,
+	CONTROL__COUNT
+};
+
+/* One request line, parsed and checked. */
+struct control_req {
+	enum control_cmd cmd;
+	/*
+	 * The one argument: NAME, ID, SOCKET (or the ID of kick --user) or
+	 * LEVEL; "" for the commands that take none.  Never empty otherwise,
+	 * within its kind's maximum, no control characters.
+	 */
+	char		 arg[CONTROL_ARG_MAX + 1];
+	int		 by_user;	/* kick --user ID */
+	int		 level;		/* log-level: enum log_level */
+	const char	*code;		/* on error: the answer's code */
+};
+
 struct gateway;
+
+/*
+ * Parse and check one request line of `len` bytes (without its newline),
+ * with no gateway needed.  Returns 0, or -1 with req->code (BAD_REQUEST,
+ * BAD_VERSION or UNKNOWN_COMMAND) and a message in err.
+ */
+int	control_parse(const char *line, size_t len, struct control_req *req,
+	    char *err, size_t errlen);
+const char *control_cmd_name(enum control_cmd);
 
 /* Listen on the control socket (none when CONTROL_SOCKET is "off"). */
 int	control_start(struct gateway *);

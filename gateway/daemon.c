@@ -1,15 +1,13 @@
 /*
- * daemon.c - what makes coup-gateway a well-behaved daemon: the run
- * directory, detaching (--daemon), the pid file, and becoming RUN_USER
- * once the port is bound.
+ * daemon.c - what makes coup-gateway a well-behaved daemon: detaching
+ * (--daemon) and becoming RUN_USER once the port is bound.  The run
+ * directory and the pid file, made before that as root, are runfile.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,19 +25,6 @@ daemon_lookup_user(const char *name, uid_t *uid, gid_t *gid)
 		return -1;
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	return 0;
-}
-
-int
-daemon_run_dir(const char *dir, uid_t uid, gid_t gid)
-{
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		log_warn("cannot create the run directory %s", dir);
-		return -1;
-	}
-	/* Ours to use after dropping privileges. */
-	if (uid != (uid_t)-1 && chown(dir, uid, gid) < 0)
-		log_warn("chown %s", dir);
 	return 0;
 }
 
@@ -94,26 +79,6 @@ daemon_ready(int fd)
 			log_warn("telling the starting process we are ready");
 		close(fd);
 	}
-}
-
-int
-daemon_write_pidfile(const char *path, uid_t uid, gid_t gid)
-{
-	char line[32];
-	int fd, n;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_warn("cannot write the pid file %s", path);
-		return -1;
-	}
-	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-	if (write(fd, line, (size_t)n) != n)
-		log_warn("write %s", path);
-	if (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0)
-		log_warn("chown %s", path);
-	close(fd);
-	return 0;
 }
 
 void

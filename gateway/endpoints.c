@@ -175,7 +175,8 @@ metrics(struct httpd_req *req, void *arg)
 	cJSON *o, *mem, *g, *r, *details;
 	long long rss;
 
-	if (strncmp(req->accept, "text/plain", 10) == 0 ||
+	if ((req->accept != NULL &&
+	    strncmp(req->accept, "text/plain", 10) == 0) ||
 	    strcmp(req->path, "/metrics/prometheus") == 0) {
 		metrics_prometheus(req, gw);
 		return;

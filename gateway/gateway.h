@@ -14,6 +14,7 @@
 #include <ev.h>
 
 #include "config.h"
+#include "runfile.h"
 
 struct control;
 struct coupapi;
@@ -51,7 +52,8 @@ struct gateway {
 	double			 drain_secs;
 	double			 started_drain;
 	ev_timer		 drain_timer;
-	char			*pid_file;	/* written, to remove at exit */
+	int			 run_dir;	/* RUN_DIR, held open; -1: none */
+	struct runfile		 pid_file;	/* path NULL: none */
 	char			**argv;		/* for reloads */
 	int			 argc;
 };

@@ -7,6 +7,7 @@
  * HTTP endpoints, and runs until SIGINT or SIGTERM.  SIGHUP re-reads the
  * configuration and applies the keys that may change at run time.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "rooms.h"
+#include "runfile.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
@@ -180,8 +182,9 @@ main(int argc, char **argv)
 	struct httpd_opts ho;
 	struct coupapi_opts ao;
 	ev_signal sigint, sigterm, sighup;
-	char err[512];
+	char err[512], why[PATH_MAX + 256];
 	const char *user, *run_dir;
+	long pid;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
 	int ready_fd = -1;
@@ -215,6 +218,28 @@ main(int argc, char **argv)
 		config_free(&gw.cfg);
 		return 2;
 	}
+	/* Root's work that may refuse, before detaching so that the refusal
+	 * is said where the gateway was started: the run directory, where
+	 * the pid file goes, and whether a gateway holds it already. */
+	run_dir = config_str(&gw.cfg, CFG_RUN_DIR);
+	gw.run_dir = runfile_dir(run_dir, uid);
+	if (cli.daemon || *config_str(&gw.cfg, CFG_PID_FILE) != '\0') {
+		if (*config_str(&gw.cfg, CFG_PID_FILE) == '\0' &&
+		    gw.run_dir < 0)
+			fatalx("no pid file without the run directory %s; not "
+			    "starting (set RUN_DIR or PID_FILE)", run_dir);
+		if (runfile_init(&gw.pid_file, "pid file",
+		    config_str(&gw.cfg, CFG_PID_FILE), gw.run_dir, run_dir,
+		    "coup-gateway.pid", why, sizeof(why)) < 0)
+			fatalx("%s; not starting without a pid file (PID_FILE "
+			    "must be in a directory only root can change, or "
+			    "a sticky one)", why);
+		if (runfile_pid_held(&gw.pid_file, &pid))
+			fatalx("pid file %s belongs to a gateway that runs "
+			    "(pid %ld); not starting another (stop that one, "
+			    "or give this one a PID_FILE of its own)",
+			    gw.pid_file.path, pid);
+	}
 	if (cli.daemon) {
 		ready_fd = daemon_detach();
 		log_to_syslog(1);
@@ -242,6 +267,7 @@ main(int argc, char **argv)
 
 	ho.host = config_str(&gw.cfg, CFG_HOST);
 	ho.port = (int)config_int(&gw.cfg, CFG_PORT);
+	ho.request_timeout_ms = (int)config_int(&gw.cfg, CFG_HTTP_TIMEOUT_MS);
 	ho.engine_path = "/socket.io/";
 	ho.max_body = eo.max_payload;
 	ho.allowed_origins = config_str(&gw.cfg, CFG_ALLOWED_ORIGINS);
@@ -254,27 +280,14 @@ main(int argc, char **argv)
 	namespace_register(&gw);
 	events_init(&gw);
 
-	/* Root's work first (the run directory, the control socket, the pid
-	 * file), then become RUN_USER for good. */
-	run_dir = config_str(&gw.cfg, CFG_RUN_DIR);
-	if (daemon_run_dir(run_dir, uid, gid) == 0) {
-		control_start(&gw);
-		if (cli.daemon || *config_str(&gw.cfg, CFG_PID_FILE) != '\0') {
-			const char *pf = config_str(&gw.cfg, CFG_PID_FILE);
-			char path[1100];
-
-			if (*pf == '\0') {
-				snprintf(path, sizeof(path),
-				    "%s/coup-gateway.pid", run_dir);
-				pf = path;
-			}
-			if (daemon_write_pidfile(pf, uid, gid) == 0 &&
-			    (gw.pid_file = strdup(pf)) == NULL)
-				fatal("strdup");
-		}
-	} else
-		log_warnx("no control socket or pid file without %s "
-		    "(set RUN_DIR)", run_dir);
+	/* The rest of root's work now that the port is bound (httpd_new):
+	 * a second gateway on that port stopped there, before it could
+	 * touch the files of the one that serves.  Then become RUN_USER
+	 * for good. */
+	if (gw.pid_file.path != NULL && runfile_write_pid(&gw.pid_file) < 0)
+		fatalx("not running without the pid file %s",
+		    gw.pid_file.path);
+	control_start(&gw);
 	if (*user != '\0')
 		daemon_drop_privileges(user, uid, gid);
 
@@ -296,9 +309,9 @@ main(int argc, char **argv)
 	log_info("stopped");
 	cluster_stop(&gw);
 	control_stop(&gw);
-	if (gw.pid_file != NULL && unlink(gw.pid_file) < 0)
-		log_warn("unlink %s", gw.pid_file);
-	free(gw.pid_file);
+	runfile_close(&gw.pid_file);
+	if (gw.run_dir >= 0)
+		close(gw.run_dir);
 	httpd_free(gw.httpd);
 	demo_free();
 	sio_server_free(gw.sio);

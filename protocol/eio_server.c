@@ -243,9 +243,10 @@ session_close(struct eio_session *se, const char *reason, const char *get_answer
 	if (se->get != NULL)
 		respond_get(se, get_answer);
 	if (se->post != NULL && se->post->gone == post_gone) {
-		/* A POST whose body is still coming: it will be answered as
-		 * for an unknown session; forget it now. */
-		se->post->gone = NULL;
+		/* A POST whose body is still coming: nobody will read it now,
+		 * and its connection holds a descriptor until the client
+		 * gives up.  Close it. */
+		httpd_abort(se->post);
 		se->post = NULL;
 		se->refs--;
 	}

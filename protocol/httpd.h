@@ -6,6 +6,11 @@
  * registered by the application (/health, /metrics), and CORS for both.
  * This file owns every lws callback; the layers above see HTTP requests as
  * struct httpd_req and never touch lws's HTTP machinery themselves.
+ *
+ * It also owns the listening sockets: lws only ever sees connections we
+ * accepted, so that running out of descriptors sheds new clients instead
+ * of spinning, and every connection gets a deadline for its request on the
+ * application's loop.
  */
 #ifndef COUP_HTTPD_H
 #define COUP_HTTPD_H
@@ -29,22 +34,36 @@ enum httpd_method {
 	HTTPD_OTHER,
 };
 
-#define HTTPD_MAX_ARGS		8
 #define HTTPD_MAX_HEADERS	6
+/* Longest Origin that may be allowed: a scheme, a DNS name (253 at most)
+ * and a port fit with room to spare.  A longer one is refused. */
+#define HTTPD_ORIGIN_MAX	512
 
-/* One HTTP transaction, from its headers to the last byte of its answer. */
+/* A query's arguments, each "name=value" and whole whatever its length. */
+struct httpd_query {
+	char			**v;
+	int			 n;
+	char			*store;
+};
+
+/*
+ * One HTTP transaction, from its headers to the last byte of its answer.
+ * The strings are the request's own copies, whole whatever their length
+ * (lws keeps at most a few KB of headers), NULL when the header is absent.
+ */
 struct httpd_req {
 	struct httpd		*srv;
 	struct lws		*wsi;		/* NULL once the client left */
+	struct httpd_req	*next;		/* httpd's list of aborted ones */
 	enum httpd_method	 method;
-	char			 path[256];
-	char			*args[HTTPD_MAX_ARGS];	/* "name=value" */
-	int			 nargs;
-	char			 origin[256];	/* "" when absent */
-	char			 accept[128];
+	char			*path;
+	struct httpd_query	 query;
+	char			*origin;	/* NULL when absent */
+	char			*accept;	/* NULL when absent */
 	int			 binary_body;	/* application/octet-stream */
 	struct buf		 body;
 	int			 too_large;	/* body over max_body */
+	int			 aborted;	/* httpd_abort: closing */
 
 	/* Parked: answered later (a long-poll GET).  `gone` runs if the
 	 * client disconnects first; the owner must then forget the req. */
@@ -63,12 +82,14 @@ struct httpd_req {
 	 * request (httpd_add_header). */
 	const char		*hdrs[HTTPD_MAX_HEADERS][2];
 	int			 nhdrs;
-	char			 args_store[1024];
 };
 
 struct httpd_opts {
-	const char	*host;		/* NULL or "" = all interfaces */
+	/* NULL or "" = all interfaces (IPv6 and IPv4); else an address, an
+	 * interface's name or a host name (each of its addresses). */
+	const char	*host;
 	int		 port;
+	int		 request_timeout_ms; /* headers and body must be in by then */
 	const char	*engine_path;	/* "/socket.io/" */
 	size_t		 max_body;	/* largest POST body on engine_path */
 	const char	*allowed_origins; /* comma list, "*" = any */
@@ -90,7 +111,8 @@ void		 httpd_route_prefix(struct httpd *, const char *prefix,
 		    httpd_handler, void *arg);
 /* Replace the CORS list (SIGHUP may change it). */
 void		 httpd_set_origins(struct httpd *, const char *comma_list);
-/* Is this Origin allowed?  An empty origin (no header) always is. */
+/* Is this Origin allowed?  An empty origin (no header) always is; one
+ * longer than HTTPD_ORIGIN_MAX never is. */
 int		 httpd_origin_allowed(const struct httpd *, const char *origin);
 
 /* Query argument value, or NULL. */
@@ -105,6 +127,10 @@ int		 httpd_add_header(struct httpd_req *, const char *name,
 /* Leave the request unanswered for now (see `gone`). */
 void		 httpd_park(struct httpd_req *, void (*gone)(struct httpd_req *,
 		    void *), void *arg);
+/* Never answer it: close its connection at once (a POST whose session is
+ * gone while its body is still coming).  `gone` does not run; the req is
+ * freed by httpd. */
+void		 httpd_abort(struct httpd_req *);
 
 /* For eio_server: the session behind this WebSocket is gone; close it
  * (with a close frame carrying `code`) at its next writeable moment. */

@@ -232,6 +232,7 @@ main(int argc, char **argv)
 
 	ho.host = config_str(&cfg, CFG_HOST);
 	ho.port = (int)config_int(&cfg, CFG_PORT);
+	ho.request_timeout_ms = (int)config_int(&cfg, CFG_HTTP_TIMEOUT_MS);
 	ho.engine_path = engineio ? "/engine.io/" : "/socket.io/";
 	ho.max_body = eo.max_payload;
 	ho.allowed_origins = config_str(&cfg, CFG_ALLOWED_ORIGINS);

@@ -1240,6 +1240,22 @@ describe('coupctl against coup-gateway', { skip: SKIP_GATEWAY }, () => {
       ['{"version":1,"command":"room","args":[]}\n', 'BAD_REQUEST'],
       ['{"version":1,"command":"log-level","args":["verbose"]}\n', 'BAD_REQUEST'],
       [`{"version":1,"command":"room","args":["video:${uniq('nope')}"]}\n`, 'NOT_FOUND'],
+      // Every field is checked before any command sees it (control_parse).
+      ['[{"version":1,"command":"status"}]\n', 'BAD_REQUEST'],
+      ['{"version":1.5,"command":"status","args":[]}\n', 'BAD_VERSION'],
+      ['{"version":1,"command":"status","command":"drain","args":[]}\n', 'BAD_REQUEST'],
+      ['{"version":1,"command":"status","args":[]} trailing\n', 'BAD_REQUEST'],
+      ['{"version":1,"command":"status","args":["extra"]}\n', 'BAD_REQUEST'],
+      ['{"version":1,"command":"user","args":[42]}\n', 'BAD_REQUEST'],
+      ['{"version":1,"command":"room","args":[""]}\n', 'BAD_REQUEST'],
+      [`{"version":1,"command":"room","args":["video:${'r'.repeat(128)}"]}\n`, 'NOT_FOUND'],
+      [`{"version":1,"command":"room","args":["video:${'r'.repeat(129)}"]}\n`, 'BAD_REQUEST'],
+      [`{"version":1,"command":"kick","args":["${'s'.repeat(65)}"]}\n`, 'BAD_REQUEST'],
+      [`{"version":1,"command":"kick","args":["--user","${'u'.repeat(1025)}"]}\n`, 'BAD_REQUEST'],
+      ['{"version":1,"command":"kick","args":["--user"]}\n', 'BAD_REQUEST'],
+      ['{"version":1,"command":"close-room","args":["video:a\\nforged"]}\n', 'BAD_REQUEST'],
+      ['{"version":1,"command":"room","args":["video:a\\u00zz"]}\n', 'BAD_REQUEST'],
+      ['{"version":1,"command":"log-level","args":["DEBUG"]}\n', 'BAD_REQUEST'],
     ];
     for (const [line, code] of cases) {
       const a = parseAnswer(await rawControl(g.sock, line), line.trim());

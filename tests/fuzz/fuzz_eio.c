@@ -13,10 +13,7 @@
 #include <string.h>
 
 #include "eio_packet.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond)	do { if (!(cond)) abort(); } while (0)
+#include "fuzz.h"
 
 static int
 same_packet(const struct eio_packet *a, const struct eio_packet *b)

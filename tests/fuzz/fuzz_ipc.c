@@ -16,11 +16,8 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fuzz.h"
 #include "ipc.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond)	do { if (!(cond)) abort(); } while (0)
 
 /* Limits a real reader would apply to each string (any will do here). */
 #define ID_MAX		128

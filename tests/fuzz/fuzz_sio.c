@@ -12,11 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "sio_packet.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond)	do { if (!(cond)) abort(); } while (0)
 
 static void
 check_sane(const struct sio_packet *p)

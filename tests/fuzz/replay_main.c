@@ -1,10 +1,10 @@
 /*
  * replay_main.c - run a fuzz target over its seed corpus, without libFuzzer.
  *
- * Linked with one fuzz_*.c file this makes replay_eio or replay_sio, which
- * `make check` runs on every build (with the sanitizers when configured
- * so), so the targets and their corpora never rot even where clang is
- * missing.  Usage: replay_NAME [corpus-dir]; the default directory is
+ * Linked with one fuzz_NAME.c file this makes replay_NAME (replay_eio,
+ * replay_config, ...), which `make check` runs on every build (with the
+ * sanitizers when configured so), so the targets and their corpora never
+ * rot even where clang is missing.  Usage: replay_NAME [corpus-dir]; the default directory is
  * $top_srcdir/tests/fuzz/corpus/NAME, or corpus/NAME beside the program
  * when top_srcdir is unset.  Output is TAP, one line per file; a crash or
  * a sanitizer report ends the program and so fails the test.
@@ -16,7 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "fuzz.h"
+
 
 /* Longest seed we accept: seeds are meant to be small. */
 #define SEED_MAX	(1 << 20)

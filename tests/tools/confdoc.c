@@ -273,21 +273,12 @@ conf_comment(FILE *fp, const char *s)
 		fputc('\n', fp);
 }
 
-/*
- * The default as config_load_file() would read it back: quoted when
- * blanks at either end, a '#' or a leading quote would change it.
- */
+/* The default as config_load_file() would read it back. */
 static void
 conf_value(FILE *fp, const char *s)
 {
-	size_t len = strlen(s);
-	const char *q = "";
+	const char *q = config_file_quote(s);
 
-	if (len > 0 && (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' ||
-	    s[len - 1] == '\t' || strchr(s, '#') != NULL || s[0] == '"' ||
-	    s[0] == '\'' || s[0] == '`'))
-		q = strchr(s, '"') == NULL ? "\"" :
-		    strchr(s, '\'') == NULL ? "'" : "`";
 	fprintf(fp, "%s%s%s", q, s, q);
 }
 

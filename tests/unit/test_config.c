@@ -483,6 +483,91 @@ test_file_errors(void)
 	config_free(&cfg);
 }
 
+/* The parser over a buffer: no file, no NUL terminator, nothing written. */
+static void
+test_parse_text(void)
+{
+	struct config cfg;
+	char text[] = "PORT=5000\nHOST=abcdef\nLOG_LEVEL=loud\n";
+	const char *cut = "PORT=5000\nHOST=abc";
+
+	clear_env();
+	config_init(&cfg);
+	is_int(config_parse_text(&cfg, text, strlen(cut), "t.env", err,
+	    sizeof(err)), 0, "parse_text: the first len bytes only");
+	is_int(config_int(&cfg, CFG_PORT), 5000, "  PORT");
+	is_str(config_str(&cfg, CFG_HOST), "abc", "  HOST ends at len");
+	is_int(cfg.v[CFG_HOST].src, CONFIG_SRC_FILE, "  from the file");
+	is_int(cfg.v[CFG_LOG_LEVEL].src, CONFIG_SRC_DEFAULT,
+	    "  the line past len is not read");
+	is_str(text, "PORT=5000\nHOST=abcdef\nLOG_LEVEL=loud\n",
+	    "  the text is left as it was");
+	config_free(&cfg);
+
+	config_init(&cfg);
+	is_int(config_parse_text(&cfg, text, strlen(text), "t.env", err,
+	    sizeof(err)), -1, "parse_text: a bad line");
+	is_str(err, "t.env:3: LOG_LEVEL: \"loud\" is not one of "
+	    "debug|info|warn|error", "  names the text and the line");
+	is_int(config_int(&cfg, CFG_PORT), 5000,
+	    "  the lines before it are applied");
+	config_free(&cfg);
+
+	config_init(&cfg);
+	is_int(config_parse_text(&cfg, "PORT=1\0", 7, "t.env", err,
+	    sizeof(err)), -1, "parse_text: a NUL byte within len");
+	is_str(err, "t.env: contains a NUL byte, not text", "  is not text");
+	is_int(config_int(&cfg, CFG_PORT), 4000, "  and nothing is applied");
+	is_int(config_parse_text(&cfg, "PORT=1\0", 6, "t.env", err,
+	    sizeof(err)), 0, "parse_text: a NUL just past len is not read");
+	is_int(config_int(&cfg, CFG_PORT), 1, "  PORT");
+	is_int(config_parse_text(&cfg, "", 0, "t.env", err, sizeof(err)), 0,
+	    "parse_text: empty text");
+	is_int(config_parse_text(&cfg, "PORT=x", 6, "t.env", NULL, 0), -1,
+	    "parse_text: an error with no room for its message");
+	config_free(&cfg);
+}
+
+/* The quotes config_dump() and the example file put around values. */
+static void
+test_file_quote(void)
+{
+	struct config cfg, again;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	is_str(config_file_quote(""), "", "quote: empty needs none");
+	is_str(config_file_quote("http://a/#x"), "",
+	    "quote: a '#' after no blank stays without");
+	is_str(config_file_quote("a #x"), "\"",
+	    "quote: a blank and a '#' would start a comment");
+	is_str(config_file_quote("a\t#x"), "\"", "  a tab too");
+	is_str(config_file_quote(" a"), "\"", "quote: a leading blank");
+	is_str(config_file_quote("a\t"), "\"", "quote: a trailing blank");
+	is_str(config_file_quote("\"a"), "'", "quote: a leading quote");
+	is_str(config_file_quote("'a\""), "`", "  one the value lacks");
+	is_str(config_file_quote("x#\"'`"), "",
+	    "quote: all three quotes, none needed");
+
+	/* Found by fuzz_config: this one came back as "text after `". */
+	config_init(&cfg);
+	is_int(config_set(&cfg, CFG_HOST, "x#\"'`", CONFIG_SRC_CLI, err,
+	    sizeof(err)), 0, "HOST with '#' and every quote");
+	fp = open_memstream(&text, &len);
+	config_dump(&cfg, fp);
+	fclose(fp);
+	ok(strstr(text, "\nHOST=x#\"'`  # command line\n") != NULL,
+	    "  dumped unquoted");
+	config_init(&again);
+	is_int(config_parse_text(&again, text, len, "dump", err, sizeof(err)),
+	    0, "  and the dump reads back");
+	is_str(config_str(&again, CFG_HOST), "x#\"'`", "  the same");
+	config_free(&again);
+	config_free(&cfg);
+	free(text);
+}
+
 static void
 test_env(void)
 {
@@ -737,6 +822,7 @@ test_dump_usage(void)
 	    "CONNECT_TIMEOUT_MS=45000  # default\n"
 	    "SEND_QUEUE_MAX=4194304  # default\n"
 	    "MAX_CONNECTIONS=100000  # default\n"
+	    "HTTP_TIMEOUT_MS=30000  # default\n"
 	    "AUTH_TIMEOUT_MS=5000  # default\n"
 	    "AUTH_CACHE_TTL=0  # default\n"
 	    "MEMBER_CACHE_TTL=60  # default\n"
@@ -908,6 +994,8 @@ main(void)
 	test_string();
 	test_file();
 	test_file_errors();
+	test_parse_text();
+	test_file_quote();
 	test_env();
 	test_precedence();
 	test_args();

@@ -187,13 +187,13 @@ async function expectError(peer, event, args, code, message, { timeoutMs = 5000,
 /**
  * A gateway (and its mock API) for the tests of one describe block.
  * args: extra KEY=VALUE; env: NODE_ENV; vars: environment variables of
- * the gateway (and so of its room processes).
+ * the gateway (and so of its room processes); wrap: see startServer.
  */
-function useGateway(args = [], { env = 'production', name = 'coup-gateway', vars = {} } = {}) {
+function useGateway(args = [], { env = 'production', name = 'coup-gateway', vars = {}, wrap = [] } = {}) {
   const ctx = { api: null, server: null, url: null, clients: new Clients() };
   before(async () => {
     ctx.api = await startMockApi();
-    ctx.server = await startServer(GATEWAY, [`NODE_ENV=${env}`, `NEXTJS_URL=${ctx.api.url}`, 'LOG_LEVEL=info', ...args], { name, env: vars });
+    ctx.server = await startServer(GATEWAY, [`NODE_ENV=${env}`, `NEXTJS_URL=${ctx.api.url}`, 'LOG_LEVEL=info', ...args], { name, env: vars, wrap });
     ctx.url = ctx.server.url;
   });
   afterEach(() => {

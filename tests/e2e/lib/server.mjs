@@ -173,10 +173,13 @@ export class ServerProcess {
  *
  * options: port (default: a free one), env (extra environment variables),
  *          timeoutMs (default 15000), name (for the log prefix),
- *          hostArgs (default true: add HOST= and PORT= arguments).
+ *          hostArgs (default true: add HOST= and PORT= arguments),
+ *          wrap (a command line to run the binary through, e.g.
+ *          ['prlimit', '--nofile=64:64', '--']; it must exec the binary,
+ *          so that the process is the server's).
  */
 export async function startServer(binary, args = [], options = {}) {
-  const { env = {}, timeoutMs = 15000, hostArgs = true } = options;
+  const { env = {}, timeoutMs = 15000, hostArgs = true, wrap = [] } = options;
   if (!binary) throw new Error('startServer: no binary given');
   if (!existsSync(binary)) throw new Error(`server binary not found: ${binary} (was it built?)`);
   const port = options.port ?? (await freePort());
@@ -198,7 +201,7 @@ export async function startServer(binary, args = [], options = {}) {
     runDir = mkdtempSync(path.join(os.tmpdir(), 'coup-run-'));
     fullArgs.push(`RUN_DIR=${runDir}`);
   }
-  const proc = spawn(binary, fullArgs, {
+  const proc = spawn(wrap.length ? wrap[0] : binary, [...wrap.slice(1), ...(wrap.length ? [binary] : []), ...fullArgs], {
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -210,7 +213,7 @@ export async function startServer(binary, args = [], options = {}) {
     if (runDir) rmSync(runDir, { recursive: true, force: true });
   });
   const prefix = `[${name}:${port}]`;
-  process.stderr.write(`${prefix} started: ${binary} ${fullArgs.join(' ')}\n`);
+  process.stderr.write(`${prefix} started: ${[...wrap, binary, ...fullArgs].join(' ')}\n`);
 
   let lineWaiter = null;
   const onLine = (line, stream) => {
