@@ -58,6 +58,11 @@ describe('cluster: a call across two gateways', { skip: SKIP }, () => {
     // Relays both ways, to a socket on the other gateway.
     a.emit('video:offer', { to: b.sid, offer: { type: 'offer', sdp: 'v=0 a' } });
     assert.deepEqual(await b.next('video:offer'), { from: a.sid, offer: { type: 'offer', sdp: 'v=0 a' } });
+    // A Buffer in a payload crosses gateways intact (base64 over pub/sub).
+    const blob = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 13) & 0xff));
+    a.emit('video:offer', { to: b.sid, offer: { type: 'offer', blob } });
+    const bin = await b.next('video:offer');
+    assert.ok(Buffer.isBuffer(bin.offer.blob) && blob.equals(bin.offer.blob), 'the Buffer, byte for byte, on the other gateway');
     const r = await b.ack('video:answer', [{ to: a.sid, answer: { type: 'answer', sdp: 'v=0 b' } }]);
     assert.equal(r.ok, true);
     assert.deepEqual(await a.next('video:answer'), { from: b.sid, answer: { type: 'answer', sdp: 'v=0 b' } });
