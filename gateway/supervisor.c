@@ -225,12 +225,10 @@ q_clear(struct qlist *l)
 static void
 room_open_body(struct child *c, struct buf *b)
 {
-	struct gateway *gw = c->sup->gw;
+	struct ipc_room_open o = { ipc_str(c->name), (uint8_t)log_level_current };
 
-	ipc_put_str(b, c->name, strlen(c->name));
-	ipc_put_u32(b, (uint32_t)config_int(&gw->cfg, CFG_VIDEO_ROOM_MAX));
-	ipc_put_u32(b, (uint32_t)config_int(&gw->cfg, CFG_CHAT_MAX_LENGTH));
-	ipc_put_u8(b, (uint8_t)log_level_current);
+	if (ipc_put_room_open(b, &o) < 0)
+		fatalx("room %s: a name over its bounds", c->name);
 }
 
 static int
@@ -444,10 +442,17 @@ child_send_cb(struct child *c, uint16_t type, const void *body, size_t len,
 /* ---------------------------------------------------------------- receiving */
 
 static void
-on_processed(struct child *c, struct ipc_reader *r)
+on_processed(struct child *c, const struct ipc_msg *msg)
 {
-	uint32_t upto = ipc_get_u32(r);
+	struct ipc_processed p;
 	struct qmsg *q;
+	uint32_t upto;
+
+	if (ipc_get_processed(msg->body, msg->len, &p) < 0) {
+		kill_child(c, "malformed PROCESSED");
+		return;
+	}
+	upto = p.seq;
 
 	/* Sequence numbers only grow within one process's life. */
 	while ((q = c->unacked.head) != NULL && q->seq <= upto)
@@ -506,14 +511,17 @@ on_send(struct child *c, const struct ipc_msg *msg)
 }
 
 static void
-on_hello(struct child *c, struct ipc_reader *r)
+on_hello(struct child *c, const struct ipc_msg *msg)
 {
-	uint32_t version = ipc_get_u32(r);
-	uint32_t pid = ipc_get_u32(r);
+	struct ipc_hello h;
+	struct ipc_reader r;
 	double ms;
 
-	if (r->bad || version != IPC_VERSION || (pid_t)pid != c->pid) {
-		kill_child(c, version != IPC_VERSION ?
+	if (ipc_get_hello(msg->body, msg->len, &h) < 0 ||
+	    h.version != IPC_VERSION || (pid_t)h.pid != c->pid) {
+		/* Another version's HELLO may be longer: its version first. */
+		ipc_reader_init(&r, msg->body, msg->len);
+		kill_child(c, ipc_get_u32(&r) != IPC_VERSION ?
 		    "it speaks another IPC version (a mixed install?)" :
 		    "malformed HELLO");
 		return;
@@ -533,9 +541,7 @@ static void
 on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
 	struct child *c = arg;
-	struct ipc_reader r;
 
-	ipc_reader_init(&r, msg->body, msg->len);
 	if (c->state == C_STARTING && msg->type != IPC_HELLO) {
 		kill_child(c, "it did not start with HELLO");
 		return;
@@ -548,16 +554,14 @@ on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 			kill_child(c, "HELLO twice");
 			return;
 		}
-		on_hello(c, &r);
+		on_hello(c, msg);
 		return;
 	case IPC_SEND:
 		if (on_send(c, msg) < 0)
 			kill_child(c, "malformed SEND");
 		return;
 	case IPC_PROCESSED:
-		on_processed(c, &r);
-		if (r.bad)
-			kill_child(c, "malformed PROCESSED");
+		on_processed(c, msg);
 		return;
 	default:
 		kill_child(c, "unexpected message type");
@@ -1091,13 +1095,16 @@ refill_spares(struct ev_loop *loop, ev_timer *w, int revents)
 void
 supervisor_set_log_level(struct supervisor *s, int level)
 {
-	uint8_t b = (uint8_t)level;
+	struct ipc_log_level l = { (uint8_t)level };
+	struct buf b = BUF_INIT;
 
+	ipc_put_log_level(&b, &l);
 	for (struct child *c = s->children; c != NULL; c = c->next)
-		(void)child_send(c, IPC_LOG_LEVEL, &b, 1);
+		(void)child_send(c, IPC_LOG_LEVEL, b.data, b.len);
 	for (struct child *c = s->spares; c != NULL; c = c->next)
 		if (c->state == C_READY && c->chan != NULL)
-			(void)ipc_send(c->chan, IPC_LOG_LEVEL, &b, 1);
+			(void)ipc_send(c->chan, IPC_LOG_LEVEL, b.data, b.len);
+	buf_free(&b);
 }
 
 void

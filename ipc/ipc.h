@@ -28,7 +28,7 @@
 #include "bounds.h"
 #include "buf.h"
 
-#define IPC_VERSION	3
+#define IPC_VERSION	4
 /* The descriptor a room process finds its end of the socketpair on. */
 #define IPC_CHILD_FD	3
 /* Body bytes per datagram; far below the default SO_SNDBUF (~208 KB). */
@@ -49,8 +49,8 @@ enum ipc_type {
 	/* child -> gateway, first message: u32 version, u32 pid */
 	IPC_HELLO = 1,
 	/* gateway -> child, once after HELLO:
-	 * str room ("video:abc" | "study:42"), u32 video_max,
-	 * u32 chat_max_len, u8 log level (enum log_level) */
+	 * str room ("video:abc" | "study:42"), u8 log level
+	 * (enum log_level) */
 	IPC_ROOM_OPEN,
 	/* gateway -> child: a member joins (or is replayed into a new child):
 	 * u64 conn, str socket_id, str user_id, str user (JSON object),

@@ -2,6 +2,7 @@
  * ipc_msg.c - JOIN, LEAVE and EVENT bodies: the one encoder and the one
  * decoder of each (layouts in ipc.h), holding every string to bounds.h.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bounds.h"
@@ -41,6 +42,87 @@ sender_fits(struct ipc_str sid, struct ipc_str uid, struct ipc_str user)
 {
 	return sid.len <= BOUND_SOCKET_ID && uid.len <= BOUND_USER_ID &&
 	    user.len <= BOUND_USER_JSON;
+}
+
+int
+ipc_put_hello(struct buf *b, const struct ipc_hello *h)
+{
+	ipc_put_u32(b, h->version);
+	ipc_put_u32(b, h->pid);
+	return 0;
+}
+
+int
+ipc_get_hello(const void *body, size_t len, struct ipc_hello *h)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, body, len);
+	h->version = ipc_get_u32(&r);
+	h->pid = ipc_get_u32(&r);
+	return done(&r);
+}
+
+int
+ipc_put_room_open(struct buf *b, const struct ipc_room_open *o)
+{
+	if (o->room.len > BOUND_ROOM_NAME)
+		return -1;
+	put(b, o->room);
+	ipc_put_u8(b, o->log_level);
+	return 0;
+}
+
+int
+ipc_get_room_open(const void *body, size_t len, struct ipc_room_open *o)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, body, len);
+	if (get(&r, &o->room, BOUND_ROOM_NAME) < 0)
+		return -1;
+	o->log_level = ipc_get_u8(&r);
+	return done(&r);
+}
+
+int
+ipc_put_processed(struct buf *b, const struct ipc_processed *p)
+{
+	ipc_put_u32(b, p->seq);
+	return 0;
+}
+
+int
+ipc_get_processed(const void *body, size_t len, struct ipc_processed *p)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, body, len);
+	p->seq = ipc_get_u32(&r);
+	return done(&r);
+}
+
+int
+ipc_put_log_level(struct buf *b, const struct ipc_log_level *l)
+{
+	ipc_put_u8(b, l->level);
+	return 0;
+}
+
+int
+ipc_get_log_level(const void *body, size_t len, struct ipc_log_level *l)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, body, len);
+	l->level = ipc_get_u8(&r);
+	return done(&r);
+}
+
+int
+ipc_get_exit(const void *body, size_t len)
+{
+	return len == 0 ? 0 : -1;
 }
 
 int
@@ -218,4 +300,70 @@ ipc_send_conn(const struct ipc_send_msg *s, uint32_t i)
 
 	ipc_reader_init(&r, s->conns + (size_t)i * 8, 8);
 	return ipc_get_u64(&r);
+}
+
+int
+ipc_get_body(uint16_t type, const void *body, size_t len, union ipc_body *u)
+{
+	switch (type) {
+	case IPC_HELLO:
+		return ipc_get_hello(body, len, &u->hello);
+	case IPC_ROOM_OPEN:
+		return ipc_get_room_open(body, len, &u->room_open);
+	case IPC_JOIN:
+		return ipc_get_join(body, len, &u->join);
+	case IPC_LEAVE:
+		return ipc_get_leave(body, len, &u->leave);
+	case IPC_EVENT:
+		return ipc_get_event(body, len, &u->event);
+	case IPC_SEND:
+		return ipc_get_send(body, len, &u->send);
+	case IPC_EXIT:
+		return ipc_get_exit(body, len);
+	case IPC_PROCESSED:
+		return ipc_get_processed(body, len, &u->processed);
+	case IPC_LOG_LEVEL:
+		return ipc_get_log_level(body, len, &u->log_level);
+	default:
+		return -1;
+	}
+}
+
+int
+ipc_put_body(struct buf *b, uint16_t type, const union ipc_body *u)
+{
+	switch (type) {
+	case IPC_HELLO:
+		return ipc_put_hello(b, &u->hello);
+	case IPC_ROOM_OPEN:
+		return ipc_put_room_open(b, &u->room_open);
+	case IPC_JOIN:
+		return ipc_put_join(b, &u->join);
+	case IPC_LEAVE:
+		return ipc_put_leave(b, &u->leave);
+	case IPC_EVENT:
+		return ipc_put_event(b, &u->event);
+	case IPC_SEND: {
+		/* The conns as they came: re-read, then written the same. */
+		uint64_t *conns = malloc(sizeof(*conns) * (u->send.n + 1));
+		int rc;
+
+		if (conns == NULL)
+			return -1;
+		for (uint32_t i = 0; i < u->send.n; i++)
+			conns[i] = ipc_send_conn(&u->send, i);
+		rc = ipc_put_send(b, conns, u->send.n, &u->send.bins,
+		    u->send.packet);
+		free(conns);
+		return rc;
+	}
+	case IPC_EXIT:
+		return 0;
+	case IPC_PROCESSED:
+		return ipc_put_processed(b, &u->processed);
+	case IPC_LOG_LEVEL:
+		return ipc_put_log_level(b, &u->log_level);
+	default:
+		return -1;
+	}
 }

@@ -1,6 +1,7 @@
 /*
  * ipc_msg.h - the bodies of the messages that carry the room's members
- * and their events (JOIN, LEAVE, EVENT, SEND): one struct each, one encoder and
+ * and everything else between the gateway and a room process: one struct
+ * each, one encoder and
  * one decoder each (ipc_msg.c), used by every process that writes or
  * reads them.  The decoders hold every string to its bounds.h limit and
  * fail on bytes left over, so an encoder and a decoder cannot disagree
@@ -19,6 +20,28 @@
 struct ipc_str {
 	const char	*p;
 	size_t		 len;
+};
+
+/* IPC_HELLO: a room process's first word. */
+struct ipc_hello {
+	uint32_t	 version;	/* IPC_VERSION */
+	uint32_t	 pid;
+};
+
+/* IPC_ROOM_OPEN: its room, once after HELLO. */
+struct ipc_room_open {
+	struct ipc_str	 room;		/* "video:<id>" | "study:<id>" */
+	uint8_t		 log_level;	/* enum log_level */
+};
+
+/* IPC_PROCESSED: how far the room process got. */
+struct ipc_processed {
+	uint32_t	 seq;		/* of the last message handled */
+};
+
+/* IPC_LOG_LEVEL: an admin changed it. */
+struct ipc_log_level {
+	uint8_t		 level;		/* enum log_level */
 };
 
 /* IPC_JOIN: a member joins (or is replayed into a new process). */
@@ -67,11 +90,27 @@ struct ipc_send_msg {
 /* From C strings (NULL is empty). */
 struct ipc_str	ipc_str(const char *);
 
+/* Every body, by type (IPC_EXIT has none). */
+union ipc_body {
+	struct ipc_hello	 hello;
+	struct ipc_room_open	 room_open;
+	struct ipc_join		 join;
+	struct ipc_leave	 leave;
+	struct ipc_event_msg	 event;
+	struct ipc_send_msg	 send;
+	struct ipc_processed	 processed;
+	struct ipc_log_level	 log_level;
+};
+
 /*
  * Append the body; -1 (nothing appended) when a field is over its bound:
  * the caller checked its input at the edge, so that is its bug to report,
  * never the room's to die on.
  */
+int	ipc_put_hello(struct buf *, const struct ipc_hello *);
+int	ipc_put_room_open(struct buf *, const struct ipc_room_open *);
+int	ipc_put_processed(struct buf *, const struct ipc_processed *);
+int	ipc_put_log_level(struct buf *, const struct ipc_log_level *);
 int	ipc_put_join(struct buf *, const struct ipc_join *);
 int	ipc_put_leave(struct buf *, const struct ipc_leave *);
 int	ipc_put_event(struct buf *, const struct ipc_event_msg *);
@@ -80,10 +119,20 @@ int	ipc_put_send(struct buf *, const uint64_t *conns, uint32_t n,
 	    const struct ipc_bins *, struct ipc_str packet);
 
 /* Read a body: 0, or -1 when it is short, over a bound, or too long. */
+int	ipc_get_hello(const void *body, size_t len, struct ipc_hello *);
+int	ipc_get_room_open(const void *body, size_t len, struct ipc_room_open *);
+int	ipc_get_processed(const void *body, size_t len, struct ipc_processed *);
+int	ipc_get_log_level(const void *body, size_t len, struct ipc_log_level *);
+int	ipc_get_exit(const void *body, size_t len);
 int	ipc_get_join(const void *body, size_t len, struct ipc_join *);
 int	ipc_get_leave(const void *body, size_t len, struct ipc_leave *);
 int	ipc_get_event(const void *body, size_t len, struct ipc_event_msg *);
 int	ipc_get_send(const void *body, size_t len, struct ipc_send_msg *);
 uint64_t ipc_send_conn(const struct ipc_send_msg *, uint32_t i);
+
+/* Any message, by its type: what the fuzzer and the tests go through. */
+int	ipc_get_body(uint16_t type, const void *body, size_t len,
+	    union ipc_body *);
+int	ipc_put_body(struct buf *, uint16_t type, const union ipc_body *);
 
 #endif

@@ -94,16 +94,18 @@ parse_json(const char *s, size_t n, const char *what)
 }
 
 static void
-on_room_open(struct ipc_reader *r)
+on_room_open(const struct ipc_msg *msg)
 {
+	struct ipc_room_open o;
+	const char *name;
 	size_t n;
-	const char *name = ipc_get_str(r, &n, BOUND_ROOM_NAME);
 
-	room.video_max = ipc_get_u32(r);
-	room.chat_max_len = ipc_get_u32(r);
-	log_set_level(ipc_get_u8(r));
-	if (r->bad || name == NULL)
+	if (ipc_get_room_open(msg->body, msg->len, &o) < 0 ||
+	    o.log_level > LOG_LEVEL_DEBUG)
 		fatalx("malformed ROOM_OPEN");
+	name = o.room.p;
+	n = o.room.len;
+	log_set_level(o.log_level);
 	if (fault_text != NULL && memmem(name, n, fault_text,
 	    strlen(fault_text)) != NULL) {
 		log_warnx("COUP_ROOMD_FAULT: aborting on the room, as asked");
@@ -261,7 +263,7 @@ report_processed(struct ev_loop *loop, ev_prepare *w, int revents)
 
 	if (processed == reported || room.chan == NULL)
 		return;
-	ipc_put_u32(&b, processed);
+	ipc_put_processed(&b, &(struct ipc_processed){ processed });
 	if (ipc_send(room.chan, IPC_PROCESSED, b.data, b.len) < 0)
 		fatalx("the gateway is not reading");
 	reported = processed;
@@ -271,14 +273,12 @@ report_processed(struct ev_loop *loop, ev_prepare *w, int revents)
 static void
 on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
-	struct ipc_reader r;
-	int level;
+	struct ipc_log_level l;
 
 	processed = msg->seq;
-	ipc_reader_init(&r, msg->body, msg->len);
 	switch (msg->type) {
 	case IPC_ROOM_OPEN:
-		on_room_open(&r);
+		on_room_open(msg);
 		break;
 	case IPC_JOIN:
 		on_join(msg);
@@ -290,13 +290,15 @@ on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		on_event(msg);
 		break;
 	case IPC_LOG_LEVEL:
-		level = ipc_get_u8(&r);
-		if (r.bad || level > LOG_LEVEL_DEBUG)
+		if (ipc_get_log_level(msg->body, msg->len, &l) < 0 ||
+		    l.level > LOG_LEVEL_DEBUG)
 			fatalx("malformed LOG_LEVEL");
-		log_set_level(level);
+		log_set_level(l.level);
 		log_debug("log level set by the gateway");
 		break;
 	case IPC_EXIT:
+		if (ipc_get_exit(msg->body, msg->len) < 0)
+			fatalx("malformed EXIT");
 		log_debug("told to exit");
 		ev_break(EV_DEFAULT, EVBREAK_ALL);
 		break;
@@ -416,8 +418,8 @@ main(int argc, char **argv)
 
 	room.chan = ipc_chan_new(loop, IPC_CHILD_FD, ROOMD_SENDQ_MAX, &cbs,
 	    NULL);
-	ipc_put_u32(&hello, IPC_VERSION);
-	ipc_put_u32(&hello, (uint32_t)getpid());
+	ipc_put_hello(&hello, &(struct ipc_hello){ IPC_VERSION,
+	    (uint32_t)getpid() });
 	if (ipc_send(room.chan, IPC_HELLO, hello.data, hello.len) < 0)
 		fatalx("cannot greet the gateway");
 	buf_free(&hello);

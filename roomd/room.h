@@ -60,8 +60,6 @@ struct room {
 	char		*name;		/* "video:abc" */
 	const char	*id;		/* after the colon */
 	enum room_kind	 kind;
-	unsigned	 video_max;
-	unsigned	 chat_max_len;
 	struct member	*members;	/* newest first */
 	unsigned	 count;
 	struct ipc_chan	*chan;

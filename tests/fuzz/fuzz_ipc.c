@@ -4,10 +4,10 @@
  * The input is a run of datagrams, each a 2-byte little-endian length and
  * that many bytes (the last one takes whatever is left), fed in order to
  * one ipc_assemble, as a room process or the gateway would receive them.
- * Every whole message that comes out is read field by field as ipc.h lays
- * out its type, re-encoded with ipc_put_*, and must give back exactly the
- * bytes it was read from; it is then framed again with ipc_frame and must
- * reassemble to itself.  A refused datagram must come with a reason.  Any
+ * Every whole message that comes out is read by its type's one decoder
+ * (ipc_msg.c); a body the decoder takes, encoded again by its one encoder,
+ * must give back exactly the bytes it was read from.  It is then framed
+ * again with ipc_frame and must reassemble to itself.  A refused datagram must come with a reason.  Any
  * broken promise aborts, which libFuzzer reports as a crash.  Built with
  * replay_main.c, the same code replays the seed corpus under `make check`.
  */
@@ -18,127 +18,7 @@
 #include "buf.h"
 #include "fuzz.h"
 #include "ipc.h"
-
-/* Limits a real reader would apply to each string (any will do here). */
-#define ID_MAX		128
-#define USER_MAX	(64 * 1024)
-
-/* One field read and written back, so the copy can be compared. */
-static void
-str(struct ipc_reader *r, struct buf *out, size_t max)
-{
-	const char *s;
-	size_t len;
-
-	s = ipc_get_str(r, &len, max);
-	if (s == NULL) {
-		CHECK(r->bad && len == 0);
-		return;
-	}
-	CHECK(len <= max);
-	ipc_put_str(out, s, len);
-}
-
-static void
-u8(struct ipc_reader *r, struct buf *out)
-{
-	ipc_put_u8(out, ipc_get_u8(r));
-}
-
-static void
-u16(struct ipc_reader *r, struct buf *out)
-{
-	ipc_put_u16(out, ipc_get_u16(r));
-}
-
-static uint32_t
-u32(struct ipc_reader *r, struct buf *out)
-{
-	uint32_t v = ipc_get_u32(r);
-
-	ipc_put_u32(out, v);
-	return v;
-}
-
-static void
-u64(struct ipc_reader *r, struct buf *out)
-{
-	ipc_put_u64(out, ipc_get_u64(r));
-}
-
-static void
-rest(struct ipc_reader *r, struct buf *out)
-{
-	const uint8_t *p;
-	size_t len;
-
-	p = ipc_get_rest(r, &len);
-	CHECK(r->bad ? p == NULL : p != NULL);
-	buf_append(out, p, len);
-	CHECK(r->left == 0);
-}
-
-/* Read a body as its type says; out gets the fields re-encoded. */
-static void
-read_body(const struct ipc_msg *m, struct ipc_reader *r, struct buf *out)
-{
-	uint32_t i, n;
-	uint8_t flags;
-
-	switch (m->type) {
-	case IPC_HELLO:
-		u32(r, out);			/* version */
-		u32(r, out);			/* pid */
-		break;
-	case IPC_ROOM_OPEN:
-		str(r, out, ID_MAX);		/* room */
-		u32(r, out);			/* video_max */
-		u32(r, out);			/* chat_max_len */
-		u8(r, out);			/* log level */
-		break;
-	case IPC_JOIN:
-		u64(r, out);			/* conn */
-		str(r, out, ID_MAX);		/* socket_id */
-		str(r, out, ID_MAX);		/* user_id */
-		str(r, out, USER_MAX);		/* user */
-		u8(r, out);			/* member flags */
-		u64(r, out);			/* joined_at */
-		break;
-	case IPC_LEAVE:
-		u64(r, out);			/* conn */
-		u8(r, out);			/* reason */
-		break;
-	case IPC_EVENT:
-		u64(r, out);			/* conn */
-		u16(r, out);			/* event */
-		flags = ipc_get_u8(r);
-		ipc_put_u8(out, flags);
-		if (flags & IPC_E_GUEST) {
-			str(r, out, ID_MAX);	/* socket_id */
-			str(r, out, ID_MAX);	/* user_id */
-			str(r, out, USER_MAX);	/* user */
-		}
-		str(r, out, IPC_MSG_MAX);	/* payload */
-		break;
-	case IPC_SEND:
-		n = u32(r, out);
-		/* n comes from outside: the reader stops us at the end. */
-		for (i = 0; i < n && !r->bad; i++)
-			u64(r, out);		/* conn[i] */
-		rest(r, out);			/* the packet */
-		break;
-	case IPC_EXIT:
-		break;
-	case IPC_PROCESSED:
-		u32(r, out);			/* seq */
-		break;
-	case IPC_LOG_LEVEL:
-		u8(r, out);			/* level */
-		break;
-	default:
-		abort();	/* ipc_assemble let an unknown type through */
-	}
-}
+#include "ipc_msg.h"
 
 /* The copy of a message made by the second assembler. */
 struct copy {
@@ -163,10 +43,10 @@ message_cb(const struct ipc_msg *m, void *arg)
 {
 	struct ipc_assembler again = { BUF_INIT, 0, 0, 0 };
 	struct copy c = { 0, { 0, 0, NULL, 0 }, BUF_INIT };
-	struct ipc_reader r;
+	union ipc_body u;
 	struct buf out = BUF_INIT, frames = BUF_INIT;
 	const char *why;
-	size_t used, off, dlen;
+	size_t off, dlen;
 
 	(void)arg;
 	CHECK(m->type >= IPC_HELLO && m->type < IPC_TYPE_MAX);
@@ -174,17 +54,12 @@ message_cb(const struct ipc_msg *m, void *arg)
 	CHECK(m->body != NULL);
 	CHECK(strcmp(ipc_type_name(m->type), "?") != 0);
 
-	ipc_reader_init(&r, m->body, m->len);
-	read_body(m, &r, &out);
-	CHECK(r.left <= m->len);
-	if (r.bad)
-		CHECK(r.left == 0);
-	else {
-		/* What was read, written again, is what was there. */
-		used = m->len - r.left;
-		CHECK(r.p == m->body + used);
-		CHECK(out.len == used);
-		CHECK(used == 0 || memcmp(out.data, m->body, used) == 0);
+	/* The one decoder of its type; what it takes, the one encoder
+	 * writes back byte for byte. */
+	if (ipc_get_body(m->type, m->body, m->len, &u) == 0) {
+		CHECK(ipc_put_body(&out, m->type, &u) == 0);
+		CHECK(out.len == m->len);
+		CHECK(m->len == 0 || memcmp(out.data, m->body, m->len) == 0);
 	}
 
 	/* Framed as ipc_send would, it reassembles to the same message. */
