@@ -13,6 +13,7 @@
 #include "ipc.h"
 #include "hash.h"
 #include "keymap.h"
+#include "events.h"
 #include "log.h"
 #include "replies.h"
 #include "rooms.h"

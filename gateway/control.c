@@ -27,6 +27,7 @@
 #include "eio_server.h"
 #include "gateway.h"
 #include "ipc.h"
+#include "figures.h"
 #include "log.h"
 #include "rooms.h"
 #include "runfile.h"
@@ -102,16 +103,9 @@ cmd_status(struct gateway *gw, const struct control_req *req)
 {
 	struct supervisor_stats st;
 	cJSON *d = cJSON_CreateObject(), *mem;
-	long long rss = 0, pages;
-	FILE *fp;
+	long long rss = figures_self_rss(ev_now(gw->loop));
 
-	supervisor_stats(gw->rooms, &st);
-	if ((fp = fopen("/proc/self/statm", "r")) != NULL) {
-		if (fscanf(fp, "%lld %lld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(fp);
-	}
-	rss *= sysconf(_SC_PAGESIZE);
+	supervisor_stats(gw->supervisor, &st);
 	cJSON_AddStringToObject(d, "version", PACKAGE_VERSION);
 	cJSON_AddNumberToObject(d, "pid", getpid());
 	cJSON_AddNumberToObject(d, "uptime",
@@ -339,7 +333,7 @@ cmd_log_level(struct gateway *gw, const struct control_req *req)
 	    sizeof(err)) < 0)
 		return err_answer("BAD_REQUEST", "%s", err);
 	log_set_level(req->level);
-	supervisor_set_log_level(gw->rooms, log_level_current);
+	supervisor_set_log_level(gw->supervisor, log_level_current);
 	log_info("control: log level is now %s", req->arg);
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "level", req->arg);

@@ -14,26 +14,12 @@
 
 #include "cluster.h"
 #include "coupapi.h"
+#include "figures.h"
 #include "gateway.h"
 #include "httpd.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
-
-/* Resident set size of this process, from /proc. */
-static long long
-self_rss_bytes(void)
-{
-	long long pages = 0, resident = 0;
-	FILE *fp = fopen("/proc/self/statm", "r");
-
-	if (fp == NULL)
-		return 0;
-	if (fscanf(fp, "%lld %lld", &pages, &resident) != 2)
-		resident = 0;
-	fclose(fp);
-	return resident * sysconf(_SC_PAGESIZE);
-}
 
 /* Seconds since start, to the millisecond, like process.uptime(). */
 static double
@@ -85,9 +71,9 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	const struct coupapi_stats *as = coupapi_stats(gw->api);
 	struct supervisor_stats st;
 	struct buf b = BUF_INIT;
-	long long rss = self_rss_bytes();
+	long long rss = figures_self_rss(ev_now(gw->loop));
 
-	supervisor_stats(gw->rooms, &st);
+	supervisor_stats(gw->supervisor, &st);
 	prom(&b, "coup_connections", "gauge", "Connected Socket.IO sockets.",
 	    sio_server_connections(gw->sio));
 	prom(&b, "coup_engine_sessions", "gauge", "Open Engine.IO sessions.",
@@ -181,8 +167,8 @@ metrics(struct httpd_req *req, void *arg)
 		metrics_prometheus(req, gw);
 		return;
 	}
-	rss = self_rss_bytes();
-	supervisor_stats(gw->rooms, &st);
+	rss = figures_self_rss(ev_now(gw->loop));
+	supervisor_stats(gw->supervisor, &st);
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "connections",
 	    sio_server_connections(gw->sio));

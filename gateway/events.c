@@ -27,6 +27,7 @@
 #include "event_queue.h"
 #include "ipc.h"
 #include "json.h"
+#include "events.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "replies.h"

@@ -43,7 +43,7 @@ struct gateway {
 	struct sio_server	*sio;
 	struct sio_nsp		*nsp;		/* "/" */
 	struct coupapi		*api;
-	struct supervisor	*rooms;
+	struct supervisor	*supervisor;	/* the room processes */
 	double			 started;	/* monotonic seconds */
 	struct gateway_stats	 stats;
 	struct control		*control;

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "gateway.h"
 #include "httpd.h"
+#include "events.h"
 #include "log.h"
 #include "rooms.h"
 #include "runfile.h"
@@ -94,9 +95,10 @@ gateway_reload(struct gateway *gw, cJSON *changed, cJSON *restart,
 	}
 	config_free(&fresh);
 	log_set_level(log_level_from_name(config_str(&gw->cfg, CFG_LOG_LEVEL)));
-	supervisor_set_log_level(gw->rooms, log_level_current);
+	supervisor_set_log_level(gw->supervisor, log_level_current);
 	httpd_set_origins(gw->httpd, config_str(&gw->cfg, CFG_ALLOWED_ORIGINS));
-	supervisor_adjust_spares(gw->rooms);
+	supervisor_set_spares(gw->supervisor, gw->draining ? 0 :
+	    (unsigned)config_int(&gw->cfg, CFG_ROOM_SPARES));
 	api_opts(&gw->cfg, &ao);
 	coupapi_set_opts(gw->api, &ao);
 	return 0;
@@ -109,7 +111,7 @@ drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 	struct gateway *gw = w->data;
 	struct supervisor_stats st;
 
-	supervisor_stats(gw->rooms, &st);
+	supervisor_stats(gw->supervisor, &st);
 	if (eio_server_count(sio_server_engine(gw->sio)) == 0 &&
 	    st.processes == 0 && st.spares == 0) {
 		log_info("drained");
@@ -148,7 +150,7 @@ gateway_drain(struct gateway *gw, const char *why)
 	 * reconnect, to another gateway behind the load balancer. */
 	eio_server_close_all(eio, "server draining");
 	rooms_retire_empty(gw);
-	supervisor_adjust_spares(gw->rooms);	/* none while draining */
+	supervisor_set_spares(gw->supervisor, 0);	/* none while draining */
 	ev_timer_init(&gw->drain_timer, drain_check, 0.05, 0.05);
 	gw->drain_timer.data = gw;
 	ev_timer_start(gw->loop, &gw->drain_timer);

@@ -6,6 +6,7 @@
  * room, or cancel an authentication still in flight.
  */
 #include "gateway.h"
+#include "events.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"

@@ -107,7 +107,7 @@ room_get(struct gateway *gw, const char *name)
 	r->hnext = buckets[b];
 	buckets[b] = r;
 	nrooms++;
-	r->child = child_start(gw->rooms, r);
+	r->child = child_start(gw->supervisor, r->name, r);
 	return r;
 }
 
@@ -352,10 +352,93 @@ rooms_retire_empty(struct gateway *gw)
 	}
 }
 
+/* ---------------------------------------------------------------- the
+ * supervisor's callbacks: what the room processes' mechanism asks of the
+ * routing table. */
+
+/* A room's packet for some of its connections: those still members. */
+static void
+deliver(void *arg, const struct ipc_send_msg *s)
+{
+	struct room *r = arg;
+	const uint8_t *data[BOUND_ATTACHMENTS];
+	size_t len[BOUND_ATTACHMENTS];
+	struct sio_bins bins = { s->bins.n, data, len };
+	struct sio_out *out;
+
+	for (unsigned i = 0; i < s->bins.n; i++) {
+		data[i] = (const uint8_t *)s->bins.bin[i].p;
+		len[i] = s->bins.bin[i].len;
+	}
+	out = sio_out_packet(s->packet.p, s->packet.len, &bins);
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct client *c = client_find(r->gw, ipc_send_conn(s, i));
+
+		/* Gone or moved on meanwhile: not the process's fault. */
+		if (c != NULL && room_membership(r, c) != NULL)
+			sio_send(c->sock, out);
+	}
+	sio_out_free(out);
+}
+
+/* A new process for the room: every member, silently, local and on
+ * other gateways. */
+static void
+replay(void *arg, void (*push)(void *, uint64_t, const void *, size_t),
+    void *parg)
+{
+	struct room *r = arg;
+	struct buf b = BUF_INIT;
+
+	for (unsigned i = 0; i < r->count; i++) {
+		buf_reset(&b);
+		room_join_body(&b, r->members[i], IPC_M_REPLAY);
+		push(parg, r->members[i]->client->conn, b.data, b.len);
+	}
+	buf_free(&b);
+	cluster_replay(r, push, parg);
+}
+
+/* Its process keeps dying at start: members told, then dropped. */
+static void
+gave_up(void *arg)
+{
+	struct room *r = arg;
+
+	room_tell(r, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+	room_unavailable(r);
+}
+
+/* A message room processes died on was dropped: its sender learns it;
+ * a join's member is out. */
+static void
+dropped(void *arg, uint16_t type, uint64_t conn)
+{
+	struct room *r = arg;
+	struct client *c = client_find(r->gw, conn);
+	struct membership *m;
+
+	if (c == NULL || (type != IPC_EVENT && type != IPC_JOIN))
+		return;
+	log_warnx("room %s: a message of user %s that its process died on "
+	    "was dropped", r->name, c->user_id);
+	client_error(c, "INTERNAL", MSG_JOIN_FAIL);
+	if (type == IPC_JOIN && (m = room_membership(r, c)) != NULL)
+		room_leave(m, IPC_LEAVE_KICKED);
+}
+
 void
 rooms_init(struct gateway *gw)
 {
-	gw->rooms = supervisor_new(gw);
+	static const struct supervisor_ops ops = {
+		deliver, replay, gave_up, dropped,
+	};
+	struct supervisor_opts o = {
+		config_str(&gw->cfg, CFG_ROOMD_PATH), gw->syslog,
+		(unsigned)config_int(&gw->cfg, CFG_ROOM_SPARES),
+	};
+
+	gw->supervisor = supervisor_new(gw->loop, &o, &ops);
 }
 
 void
@@ -370,6 +453,6 @@ rooms_shutdown(struct gateway *gw)
 				    IPC_LEAVE_DISCONNECT);
 			room_free(r);
 		}
-	supervisor_free(gw->rooms);
-	gw->rooms = NULL;
+	supervisor_free(gw->supervisor);
+	gw->supervisor = NULL;
 }

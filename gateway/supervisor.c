@@ -1,35 +1,24 @@
 /*
- * supervisor.c - the room processes: start, watch, restart, retire.
+ * supervisor.c - the life of a room's process: start, HELLO, watch, reap,
+ * restart, throttle, retire (see supervisor.h).
  *
- * One coup-roomd per live room, started with fork + exec on the room's
- * first join, its end of a SOCK_SEQPACKET socketpair on IPC_CHILD_FD.
- * Until it says HELLO (and whenever it is being replaced) what the room
- * should hear waits in the child's pending queue, bounded, and goes out in
- * order once it is ready.  Messages sent to a running process are kept
- * until it reports them PROCESSED, so a process that dies does not take
- * unhandled events with it: its replacement gets the room's members again
- * (as silent replays, so nobody sees them leave and come back), then
- * everything it had not handled, then what arrived meanwhile.
- *
- * ROOM_SPARES processes are started ahead of need ("coup-roomd --spare"):
- * a new room, or a room whose process died, takes one that has already
- * said HELLO, so its first join waits for no fork, exec or dynamic
- * linking; the pool is topped up a few milliseconds later.  A spare
- * learns its room from ROOM_OPEN like any process and then shows the
- * room's name in ps(1).
+ * One coup-roomd per live room, started with posix_spawn on the room's
+ * first join (or taken from the spares, spares.c), its end of a
+ * SOCK_SEQPACKET socketpair on IPC_CHILD_FD.  What goes to it is its
+ * delivery queue's (deliveryq.c): kept until it reports PROCESSED, so a
+ * process that dies does not take unhandled events with it; its successor
+ * gets the room's members again (as silent replays, so nobody sees them
+ * leave and come back: the owner's replay callback gives them), then
+ * everything it had not handled, then what arrived meanwhile, on
+ * probation, one message in hand at a time; a message it dies on again
+ * is dropped (the owner's dropped callback tells its sender).
  *
  * A process that dies soon after starting, again and again, is throttled
  * (growing delays) and after ROOM_START_ATTEMPTS tries its room is given
- * up: its members get ROOM_UNAVAILABLE, and joins are refused for a
- * while, instead of a crash loop.  We trust no child: a malformed message
- * or one that stops reading is killed; nothing it does can stop us.
- *
- * A message a process dies on must not kill its successors too: after a
- * death the successor is on probation, and gets what is resent one
- * message at a time (the next once the last is PROCESSED), so a second
- * death names the one message it died on.  A message that was in hand at
- * POISON_TRIES deaths is dropped, its sender told INTERNAL, and the room
- * lives on for everyone else.
+ * up (the owner's gave_up callback), and new processes for it are refused
+ * for a while, instead of a crash loop.  We trust no child: a malformed
+ * message or one that stops reading is killed; nothing it does can stop
+ * us.  This file calls nothing above it: the owner is an opaque pointer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,14 +33,11 @@
 #include <unistd.h>
 
 #include "autoconfig.h"
-#include "bounds.h"
-#include "cluster.h"
+#include "figures.h"
 #include "ipc.h"
 #include "ipc_msg.h"
 #include "log.h"
-#include "replies.h"
-#include "rooms.h"
-#include "sio_server.h"
+#include "supervisor_int.h"
 #include "timestamp.h"
 
 /* Bytes that may wait for a running child before it counts as stuck. */
@@ -60,273 +46,52 @@
 #define CHILD_PENDING_MAX	(16u * 1024 * 1024)
 /* A child that has not said HELLO by then is stuck. */
 #define CHILD_HELLO_SECS	5.0
-/* Dying within this many seconds of starting counts as failing to start. */
-#define CHILD_QUICK_DEATH_SECS	5.0
-/* Tries before a room is given up, and how long joins are then refused. */
-#define ROOM_START_ATTEMPTS	3
-#define ROOM_COOLDOWN_SECS	10.0
-/* Deaths with a message in hand (sent, not PROCESSED) that make it poison:
- * the first may be anyone's (a kill -9, a batch in flight), the second,
- * on probation, is that message's alone. */
-#define POISON_TRIES		2
-#define COOLDOWNS		32
-/*
- * A taken spare is replaced this long after: the room that took it is
- * still answering its first join, and a new process's exec and dynamic
- * linking would compete with it for the CPU.
- */
-#define SPARE_REFILL_DELAY	0.005
 /* A spare's title space: a room's name, with room to spare. */
 #define SPARE_TITLE_SPACE	(BOUND_ROOM_NAME + 26)
 
-enum child_state {
-	C_STARTING,	/* forked, waiting for HELLO */
-	C_READY,
-	C_WAITING,	/* dead, restart scheduled */
-	C_RETIRING,	/* told to exit; the room is gone */
-};
-
-/* A message kept for (re)sending. */
-struct qmsg {
-	struct qmsg	*next;
-	uint16_t	 type;
-	uint8_t		 replay;	/* a JOIN we made up for a restart */
-	uint8_t		 resent;	/* to a successor, on probation */
-	uint8_t		 tries;		/* deaths it was in hand at */
-	uint32_t	 seq;		/* once sent */
-	uint64_t	 conn;		/* JOIN/LEAVE/EVENT: whose */
-	child_done_cb	 done;		/* told once processed, or not */
-	void		*done_arg;
-	size_t		 len;
-	uint8_t		 body[];
-};
-
-struct qlist {
-	struct qmsg	*head, *tail;
-	size_t		 bytes;
-};
-
-struct child {
-	struct supervisor	*sup;
-	struct room		*room;		/* NULL once retiring */
-	char			*name;
-	pid_t			 pid;
-	struct ipc_chan		*chan;
-	enum child_state	 state;
-	struct qlist		 pending;	/* not yet sent */
-	struct qlist		 unacked;	/* sent, not yet PROCESSED */
-	ev_child		 reaper;
-	int			 reaped;	/* waiting for EOF to finish */
-	int			 status;	/* from waitpid */
-	ev_timer		 timer;		/* HELLO timeout / restart */
-	double			 spawned_at;
-	int			 quick_deaths;
-	unsigned		 restarts;
-	int			 asked_restart;	/* an admin's, not a crash */
-	int			 probation;	/* resending one at a time */
-	int			 spare;		/* no room yet */
-	struct child		*next;
-};
-
-struct cooldown {
-	char		 name[BOUND_ROOM_NAME + 1];	/* the whole name */
-	double		 until;
-};
-
-struct supervisor {
-	struct gateway		*gw;
-	char			*roomd;		/* binary */
-	struct child		*children;
-	struct child		*spares;	/* starting, ready or retiring */
-	ev_timer		 refill;	/* tops the spares up */
-	int			 spare_fails;	/* quick deaths in a row */
-	double			 spares_paused_until;
-	struct cooldown		 cool[COOLDOWNS];
-	unsigned		 ncool;
-	struct supervisor_stats	 st;
-};
-
-static void	spawn(struct child *);
-static void	child_free(struct child *);
 static void	child_died(struct child *);
-static void	spare_died(struct child *);
-static struct child *take_spare(struct supervisor *);
-static void	schedule_refill(struct supervisor *, double);
-static void	blame_unacked(struct child *);
-
-/* ---------------------------------------------------------------- queues */
-
-static struct qmsg *
-qmsg_new(uint16_t type, const void *body, size_t len)
-{
-	struct qmsg *q = calloc(1, sizeof(*q) + len);
-
-	if (q == NULL)
-		fatal("calloc");
-	q->type = type;
-	q->len = len;
-	memcpy(q->body, body, len);
-	if ((type == IPC_JOIN || type == IPC_LEAVE || type == IPC_EVENT) &&
-	    len >= 8) {
-		struct ipc_reader r;
-
-		ipc_reader_init(&r, body, len);
-		q->conn = ipc_get_u64(&r);
-	}
-	return q;
-}
-
-static void
-q_push(struct qlist *l, struct qmsg *q)
-{
-	q->next = NULL;
-	if (l->tail)
-		l->tail->next = q;
-	else
-		l->head = q;
-	l->tail = q;
-	l->bytes += q->len;
-}
-
-static struct qmsg *
-q_pop(struct qlist *l)
-{
-	struct qmsg *q = l->head;
-
-	if (q == NULL)
-		return NULL;
-	l->head = q->next;
-	if (l->head == NULL)
-		l->tail = NULL;
-	l->bytes -= q->len;
-	return q;
-}
-
-static void
-qmsg_free(struct qmsg *q, int processed)
-{
-	if (q->done != NULL)
-		q->done(q->done_arg, processed);
-	free(q);
-}
-
-/* Drop every message; whoever waits on one learns it was not handled. */
-static void
-q_clear(struct qlist *l)
-{
-	struct qmsg *q;
-
-	while ((q = q_pop(l)) != NULL)
-		qmsg_free(q, 0);
-}
 
 /* ---------------------------------------------------------------- bodies */
 
-static void
-room_open_body(struct child *c, struct buf *b)
+static struct dq_msg *
+room_open_msg(struct child *c)
 {
 	struct ipc_room_open o = { ipc_str(c->name), (uint8_t)log_level_current };
+	struct buf b = BUF_INIT;
+	struct dq_msg *m;
 
-	if (ipc_put_room_open(b, &o) < 0)
+	if (ipc_put_room_open(&b, &o) < 0)
 		fatalx("room %s: a name over its bounds", c->name);
+	m = dq_msg_new(IPC_ROOM_OPEN, b.data, b.len, NULL, NULL);
+	buf_free(&b);
+	return m;
 }
 
-static int
-queued_join(const struct qlist *l, uint64_t conn)
-{
-	for (const struct qmsg *q = l->head; q != NULL; q = q->next)
-		if (q->type == IPC_JOIN && !q->replay && q->conn == conn)
-			return 1;
-	return 0;
-}
-
-/* Members on other gateways (multi-server mode), replayed likewise. */
-struct replay_list {
-	struct qlist	*fresh;
-	struct qlist	*old;
+/* A member's replay for the successor (unless its own JOIN is to be
+ * resent anyway). */
+struct replays {
+	struct child	*c;
+	struct dq_list	 list;
 };
 
 static void
-replay_remote(void *arg, uint64_t conn, const void *body, size_t len)
+push_replay(void *arg, uint64_t conn, const void *body, size_t len)
 {
-	struct replay_list *rl = arg;
-	struct qmsg *q;
+	struct replays *rp = arg;
 
-	if (queued_join(rl->old, conn))
-		return;
-	q = qmsg_new(IPC_JOIN, body, len);
-	q->replay = 1;
-	q_push(rl->fresh, q);
+	if (!dq_join_queued(&rp->c->q, conn))
+		dq_push(&rp->list, dq_msg_new(IPC_JOIN, body, len, NULL, NULL));
 }
 
-/*
- * What a new process must hear, in order: its room; the members it would
- * have known (whose JOIN is not itself waiting to be resent) as silent
- * replays; then every message the old one had not processed, then every
- * message not yet sent.
- */
+/* What a new process must hear (deliveryq.h: dq_rebuild). */
 static void
-rebuild_pending(struct child *c)
+rebuild(struct child *c)
 {
-	struct qlist old = { NULL, NULL, 0 }, fresh = { NULL, NULL, 0 };
-	struct qmsg *q;
-	struct buf b = BUF_INIT;
+	struct replays rp = { c, { NULL, NULL, 0 } };
 
-	/* old = unacked then pending, minus what we make up anew. */
-	while ((q = q_pop(&c->unacked)) != NULL)
-		q_push(&old, q);
-	while ((q = q_pop(&c->pending)) != NULL)
-		q_push(&old, q);
-
-	room_open_body(c, &b);
-	q_push(&fresh, qmsg_new(IPC_ROOM_OPEN, b.data, b.len));
-	for (unsigned i = 0; c->room && i < c->room->count; i++) {
-		struct membership *m = c->room->members[i];
-		struct client *cl = m->client;
-
-		if (queued_join(&old, cl->conn))
-			continue;
-		buf_reset(&b);
-		room_join_body(&b, m, IPC_M_REPLAY);
-		q = qmsg_new(IPC_JOIN, b.data, b.len);
-		q->replay = 1;
-		q->tries = m->replay_tries;	/* made anew, blamed the same */
-		q_push(&fresh, q);
-	}
-	if (c->room != NULL) {
-		struct replay_list rl = { &fresh, &old };
-
-		cluster_replay(c->room, replay_remote, &rl);
-	}
-	buf_free(&b);
-	while ((q = q_pop(&old)) != NULL) {
-		if (q->type == IPC_ROOM_OPEN || q->replay)
-			free(q);
-		else
-			q_push(&fresh, q);
-	}
-	/* All of it goes on probation (one at a time), what comes after not. */
-	for (q = fresh.head; q != NULL; q = q->next)
-		q->resent = 1;
-	c->probation = 1;
-	c->pending = fresh;
-}
-
-/*
- * Probation is over once everything resent has been PROCESSED: the
- * successor survived all its predecessor had in hand, so no member's
- * replay is suspect any longer.
- */
-static void
-probation_check(struct child *c)
-{
-	if (!c->probation || c->unacked.head != NULL ||
-	    (c->pending.head != NULL && c->pending.head->resent))
-		return;
-	c->probation = 0;
-	for (unsigned i = 0; c->room != NULL && i < c->room->count; i++)
-		c->room->members[i]->replay_tries = 0;
-	log_debug("room %s: process %d has caught up", c->name, (int)c->pid);
+	if (c->room != NULL)
+		c->sup->ops.replay(c->room, push_replay, &rp);
+	dq_rebuild(&c->q, room_open_msg(c), &rp.list);
 }
 
 /* ---------------------------------------------------------------- sending */
@@ -363,51 +128,21 @@ kill_child(struct child *c, const char *why)
 	chan_gone(c);
 }
 
-/* Send one message now; keep it until PROCESSED.  -1: child stuck. */
-static int
-send_now(struct child *c, struct qmsg *q)
+/* Send what may go now. */
+static void
+flush(struct child *c)
 {
+	struct dq_msg *m;
 	long long seq;
 
-	if (c->chan == NULL)
-		return -1;
-	seq = ipc_send(c->chan, q->type, q->body, q->len);
-	if (seq < 0)
-		return -1;
-	q->seq = (uint32_t)seq;
-	/* Never resent: a successor gets its room and level in ROOM_OPEN.
-	 * ROOM_OPEN is kept until PROCESSED all the same (and dropped by a
-	 * rebuild): on probation nothing follows it before then, so a
-	 * process that dies on its room never blames a member's JOIN. */
-	if (q->type == IPC_EXIT || q->type == IPC_LOG_LEVEL)
-		qmsg_free(q, 1);
-	else
-		q_push(&c->unacked, q);
-	return 0;
-}
-
-static void
-flush_pending(struct child *c)
-{
-	struct qmsg *q;
-
-	probation_check(c);
-	while (c->state == C_READY && c->pending.head != NULL) {
-		/* On probation one message is in hand at a time: a death
-		 * then names the message it died on. */
-		if (c->probation && c->unacked.head != NULL)
-			return;
-		q = q_pop(&c->pending);
-		if (send_now(c, q) < 0) {
-			/* Put it back first: the restart resends it. */
-			q->next = c->pending.head;
-			c->pending.head = q;
-			if (c->pending.tail == NULL)
-				c->pending.tail = q;
-			c->pending.bytes += q->len;
+	while (c->state == C_READY && (m = dq_next(&c->q)) != NULL) {
+		if (c->chan == NULL ||
+		    (seq = ipc_send(c->chan, m->type, m->body, m->len)) < 0) {
+			/* It stays pending: the restart resends it. */
 			kill_child(c, "its channel is full or closed");
 			return;
 		}
+		dq_sent(&c->q, (uint32_t)seq);
 	}
 }
 
@@ -421,21 +156,16 @@ int
 child_send_cb(struct child *c, uint16_t type, const void *body, size_t len,
     child_done_cb done, void *arg)
 {
-	struct qmsg *q;
-
 	if (c == NULL || c->state == C_RETIRING)
 		return -1;
-	if (c->pending.bytes + len > CHILD_PENDING_MAX) {
+	if (c->q.pending.bytes + len > CHILD_PENDING_MAX) {
 		log_warnx("room %s: %zu bytes wait for its process; refusing "
-		    "more", c->name, c->pending.bytes);
+		    "more", c->name, c->q.pending.bytes);
 		return -1;
 	}
-	q = qmsg_new(type, body, len);
-	q->done = done;
-	q->done_arg = arg;
 	/* Behind whatever waits (a process starting, or on probation). */
-	q_push(&c->pending, q);
-	flush_pending(c);
+	dq_push(&c->q.pending, dq_msg_new(type, body, len, done, arg));
+	flush(c);
 	return 0;
 }
 
@@ -445,20 +175,15 @@ static void
 on_processed(struct child *c, const struct ipc_msg *msg)
 {
 	struct ipc_processed p;
-	struct qmsg *q;
-	uint32_t upto;
 
 	if (ipc_get_processed(msg->body, msg->len, &p) < 0) {
 		kill_child(c, "malformed PROCESSED");
 		return;
 	}
-	upto = p.seq;
-
-	/* Sequence numbers only grow within one process's life. */
-	while ((q = c->unacked.head) != NULL && q->seq <= upto)
-		qmsg_free(q_pop(&c->unacked), 1);
-	if (c->probation)
-		flush_pending(c);	/* the next one */
+	if (dq_processed(&c->q, p.seq))
+		log_debug("room %s: process %d has caught up", c->name,
+		    (int)c->pid);
+	flush(c);		/* on probation, the next one */
 }
 
 /* "5<n>-[" with n the attachments that come with it. */
@@ -471,16 +196,11 @@ binary_head_ok(const char *t, size_t len, unsigned n)
 	return k > 0 && (size_t)k <= len && memcmp(t, head, (size_t)k) == 0;
 }
 
-/* "Send this packet to these connections" (contract: encoded once). */
+/* "Send this packet to these connections": checked, then the owner's. */
 static int
 on_send(struct child *c, const struct ipc_msg *msg)
 {
-	struct gateway *gw = c->sup->gw;
-	const uint8_t *data[BOUND_ATTACHMENTS];
-	size_t len[BOUND_ATTACHMENTS];
-	struct sio_bins bins = { 0, data, len };
 	struct ipc_send_msg s;
-	struct sio_out *out;
 	const char *t;
 
 	if (ipc_get_send(msg->body, msg->len, &s) < 0)
@@ -491,22 +211,8 @@ on_send(struct child *c, const struct ipc_msg *msg)
 	if (s.bins.n == 0 ? (s.packet.len < 3 || t[0] != '2' || t[1] != '[') :
 	    !binary_head_ok(t, s.packet.len, s.bins.n))
 		return -1;
-	bins.n = s.bins.n;
-	for (unsigned i = 0; i < s.bins.n; i++) {
-		data[i] = (const uint8_t *)s.bins.bin[i].p;
-		len[i] = s.bins.bin[i].len;
-	}
-	out = sio_out_packet(s.packet.p, s.packet.len, &bins);
-	for (uint32_t i = 0; i < s.n; i++) {
-		struct client *cl = client_find(gw, ipc_send_conn(&s, i));
-
-		/* Gone or moved on meanwhile: not the child's fault. */
-		if (cl == NULL || c->room == NULL ||
-		    room_membership(c->room, cl) == NULL)
-			continue;
-		sio_send(cl->sock, out);
-	}
-	sio_out_free(out);
+	if (c->room != NULL)
+		c->sup->ops.deliver(c->room, &s);
 	return 0;
 }
 
@@ -526,7 +232,7 @@ on_hello(struct child *c, const struct ipc_msg *msg)
 		    "malformed HELLO");
 		return;
 	}
-	ev_timer_stop(c->sup->gw->loop, &c->timer);
+	ev_timer_stop(c->sup->loop, &c->timer);
 	c->state = C_READY;
 	ms = (timestamp_mono() - c->spawned_at) * 1000;
 	c->sup->st.start_ms_last = ms;
@@ -534,7 +240,7 @@ on_hello(struct child *c, const struct ipc_msg *msg)
 		c->sup->st.start_ms_max = ms;
 	log_debug("room %s: process %d ready in %.2f ms", c->name,
 	    (int)c->pid, ms);
-	flush_pending(c);
+	flush(c);
 }
 
 static void
@@ -587,7 +293,7 @@ on_chan_error(struct ipc_chan *chan, const char *why, void *arg)
 static int
 cooling(struct supervisor *s, const char *name)
 {
-	double now = ev_now(s->gw->loop);
+	double now = ev_now(s->loop);
 
 	for (unsigned i = 0; i < COOLDOWNS; i++)
 		if (s->cool[i].until > now && strcmp(s->cool[i].name,
@@ -596,6 +302,7 @@ cooling(struct supervisor *s, const char *name)
 	return 0;
 }
 
+/* The room goes (the owner's doing); so does this child, with it. */
 static void
 give_up(struct child *c)
 {
@@ -606,18 +313,11 @@ give_up(struct child *c)
 	    "is unavailable for %.0f s", c->name, c->quick_deaths,
 	    ROOM_COOLDOWN_SECS);
 	snprintf(cd->name, sizeof(cd->name), "%s", c->name);
-	cd->until = ev_now(s->gw->loop) + ROOM_COOLDOWN_SECS;
-	/* Members learn it (the `error`), then joins still waiting (their
-	 * acks), as for any refusal. */
-	if (c->room != NULL)
-		room_tell(c->room, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
-	q_clear(&c->unacked);
-	q_clear(&c->pending);
-	if (c->room != NULL)
-		room_unavailable(c->room);	/* detaches and retires us */
+	cd->until = ev_now(s->loop) + ROOM_COOLDOWN_SECS;
+	s->ops.gave_up(c->room);	/* retires (and frees) us */
 }
 
-static void
+void
 describe_status(int status, char *out, size_t n)
 {
 	if (WIFEXITED(status))
@@ -647,6 +347,32 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
+ * What the dead process had in hand is blamed (deliveryq.c); a message it
+ * died on twice goes, and the owner tells whoever sent it.
+ */
+static void
+drop_poison(struct child *c)
+{
+	struct dq_list poison = { NULL, NULL, 0 };
+	struct dq_msg *m;
+
+	dq_blame(&c->q, &poison);
+	while ((m = dq_pop(&poison)) != NULL) {
+		uint16_t type = m->type;
+		uint64_t conn = m->conn;
+
+		c->sup->st.poisoned++;
+		log_warnx("room %s: its process died on the same %s%s %d "
+		    "times; dropped (from connection %llu), the room goes on",
+		    c->name, m->replay ? "replayed " : "", ipc_type_name(type),
+		    m->tries, (unsigned long long)conn);
+		dq_msg_free(m, -1);
+		if (c->room != NULL)
+			c->sup->ops.dropped(c->room, type, conn);
+	}
+}
+
+/*
  * The process is gone and everything it wrote has been read (a dead
  * process's last messages are still in the socket: they are delivered).
  */
@@ -654,12 +380,11 @@ static void
 child_died(struct child *c)
 {
 	struct supervisor *s = c->sup;
-	struct ev_loop *loop = s->gw->loop;
 	char why[128];
-	double lived = timestamp_mono() - c->spawned_at;
+	double lived = timestamp_mono() - c->spawned_at, delay;
 	pid_t pid = c->pid;
 
-	ev_timer_stop(loop, &c->timer);
+	ev_timer_stop(s->loop, &c->timer);
 	if (c->spare) {
 		spare_died(c);
 		return;
@@ -671,6 +396,7 @@ child_died(struct child *c)
 	}
 	c->pid = 0;
 	c->reaped = 0;
+	c->rss = 0;
 	s->st.processes--;
 	if (c->state == C_RETIRING || c->room == NULL) {
 		log_debug("room %s: process %s", c->name, why);
@@ -679,10 +405,9 @@ child_died(struct child *c)
 	}
 	s->st.deaths++;
 	log_warnx("room %s: its process %d %s after %.1f s; restarting it "
-	    "with its %u members", c->name, (int)pid, why, lived,
-	    c->room->count);
+	    "with its members", c->name, (int)pid, why, lived);
 	if (!c->asked_restart)
-		blame_unacked(c);
+		drop_poison(c);
 	if (c->asked_restart)
 		c->asked_restart = 0;	/* not a failure to start */
 	else if (lived < CHILD_QUICK_DEATH_SECS)
@@ -693,74 +418,14 @@ child_died(struct child *c)
 		give_up(c);
 		return;
 	}
-	rebuild_pending(c);
+	rebuild(c);
 	c->state = C_WAITING;
 	s->st.restarts++;
 	c->restarts++;
 	/* At once the first time; then 0.25 s, 0.5 s, ... */
-	double delay = c->quick_deaths <= 1 ? 0 :
-	    0.25 * (1 << (c->quick_deaths - 2));
+	delay = c->quick_deaths <= 1 ? 0 : 0.25 * (1 << (c->quick_deaths - 2));
 	ev_timer_set(&c->timer, delay, 0.);
-	ev_timer_start(loop, &c->timer);
-}
-
-/*
- * A message that was in hand at POISON_TRIES deaths killed them: it goes,
- * and whoever sent it learns it failed.  A join's member leaves the room
- * (the others never heard of it from this process); an event's sender
- * gets INTERNAL.
- */
-static void
-drop_poison(struct child *c, struct qmsg *q)
-{
-	struct gateway *gw = c->sup->gw;
-	struct client *cl = client_find(gw, q->conn);
-	struct membership *m = cl != NULL && c->room != NULL ?
-	    room_membership(c->room, cl) : NULL;
-
-	c->sup->st.poisoned++;
-	log_warnx("room %s: its process died on the same %s%s %d times; "
-	    "dropped (from user %s), the room goes on", c->name,
-	    q->replay ? "replayed " : "", ipc_type_name(q->type), q->tries,
-	    cl != NULL ? cl->user_id : "?");
-	int join = q->type == IPC_JOIN;
-
-	if (cl != NULL && (q->type == IPC_EVENT || join))
-		client_error(cl, "INTERNAL", MSG_JOIN_FAIL);
-	qmsg_free(q, -1);
-	if (join && m != NULL)
-		room_leave(m, IPC_LEAVE_KICKED);
-}
-
-/* What the dead process had in hand: blamed, poison dropped. */
-static void
-blame_unacked(struct child *c)
-{
-	struct qlist keep = { NULL, NULL, 0 };
-	struct qmsg *q;
-
-	while ((q = q_pop(&c->unacked)) != NULL) {
-		/* Dying on its room is failing to start (throttled as such). */
-		if (q->type == IPC_ROOM_OPEN)
-			q_push(&keep, q);
-		else if (++q->tries < POISON_TRIES) {
-			if (q->replay && c->room != NULL) {
-				struct client *cl = client_find(c->sup->gw,
-				    q->conn);
-				struct membership *m = cl ?
-				    room_membership(c->room, cl) : NULL;
-
-				if (m != NULL)
-					m->replay_tries = q->tries;
-			}
-			q_push(&keep, q);
-		} else
-			drop_poison(c, q);
-	}
-	/* (A member's leave may have queued a LEAVE meanwhile.) */
-	while ((q = q_pop(&c->unacked)) != NULL)
-		q_push(&keep, q);
-	c->unacked = keep;
+	ev_timer_start(s->loop, &c->timer);
 }
 
 static void
@@ -776,37 +441,7 @@ on_reaped(struct ev_loop *loop, ev_child *w, int revents)
 		child_died(c);
 }
 
-/*
- * The process of spare `sp` becomes `c`'s: its channel, its pid (and the
- * watcher that reaps it), and from now its life counts as c's.
- */
-static void
-adopt_spare(struct child *c, struct child *sp)
-{
-	struct supervisor *s = c->sup;
-	struct ev_loop *loop = s->gw->loop;
-
-	ev_child_stop(loop, &sp->reaper);
-	ev_timer_stop(loop, &sp->timer);
-	c->pid = sp->pid;
-	c->chan = sp->chan;
-	ipc_chan_set_arg(c->chan, c);
-	c->spawned_at = timestamp_mono();
-	c->state = C_READY;
-	ev_child_set(&c->reaper, c->pid, 0);
-	ev_child_start(loop, &c->reaper);
-	sp->pid = 0;
-	sp->chan = NULL;
-	s->st.spares--;
-	s->st.processes++;
-	s->st.spares_used++;
-	child_free(sp);
-	log_debug("room %s: took spare process %d", c->name, (int)c->pid);
-	flush_pending(c);
-	schedule_refill(s, SPARE_REFILL_DELAY);
-}
-
-/* fork + exec without copying our page tables (posix_spawn's vfork). */
+/* posix_spawn: fork + exec without copying our page tables (vfork). */
 static pid_t
 spawn_roomd(struct child *c, int fd)
 {
@@ -822,7 +457,7 @@ spawn_roomd(struct child *c, int fd)
 		memset(title_space, ' ', SPARE_TITLE_SPACE);
 	argv[argc++] = "coup-roomd";
 	argv[argc++] = c->spare ? "--spare" : c->name;
-	if (s->gw->syslog)
+	if (s->syslog)
 		argv[argc++] = "--syslog";
 	if (c->spare)
 		argv[argc++] = title_space;	/* becomes the room's name */
@@ -848,18 +483,18 @@ spawn_roomd(struct child *c, int fd)
 	return pid;
 }
 
-static void
+void
 spawn(struct child *c)
 {
 	struct supervisor *s = c->sup;
-	struct ev_loop *loop = s->gw->loop;
 	static const struct ipc_callbacks cbs = { on_message, on_chan_error };
 	struct child *sp;
 	int sv[2];
 	pid_t pid;
 
-	if (!c->spare && (sp = take_spare(s)) != NULL) {
-		adopt_spare(c, sp);
+	if (!c->spare && (sp = spare_take(s)) != NULL) {
+		spare_adopt(c, sp);
+		flush(c);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -876,7 +511,7 @@ spawn(struct child *c)
 	close(sv[1]);
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	c->pid = pid;
-	c->chan = ipc_chan_new(loop, sv[0], CHILD_SENDQ_MAX, &cbs, c);
+	c->chan = ipc_chan_new(s->loop, sv[0], CHILD_SENDQ_MAX, &cbs, c);
 	c->state = C_STARTING;
 	if (c->spare)
 		s->st.spares++;
@@ -884,26 +519,26 @@ spawn(struct child *c)
 		s->st.processes++;
 	s->st.started++;
 	ev_child_set(&c->reaper, pid, 0);
-	ev_child_start(loop, &c->reaper);
+	ev_child_start(s->loop, &c->reaper);
 	ev_timer_set(&c->timer, CHILD_HELLO_SECS, 0.);
-	ev_timer_start(loop, &c->timer);
+	ev_timer_start(s->loop, &c->timer);
 	log_debug("room %s: started process %d", c->name, (int)pid);
 	return;
 retry:
 	if (c->spare) {
 		/* No room waits for it: let the pool try again later. */
 		child_free(c);
-		schedule_refill(s, 1.0);
+		spares_refill(s, 1.0);
 		return;
 	}
 	/* Out of descriptors or processes: try again shortly. */
 	c->state = C_WAITING;
 	ev_timer_set(&c->timer, 1.0, 0.);
-	ev_timer_start(loop, &c->timer);
+	ev_timer_start(s->loop, &c->timer);
 }
 
 /* A child with no process yet, named `name`, at the head of `list`. */
-static struct child *
+struct child *
 child_new(struct supervisor *s, const char *name, struct child **list)
 {
 	struct child *c;
@@ -922,23 +557,20 @@ child_new(struct supervisor *s, const char *name, struct child **list)
 }
 
 struct child *
-child_start(struct supervisor *s, struct room *room)
+child_start(struct supervisor *s, const char *name, void *room)
 {
 	struct child *c;
-	struct buf b = BUF_INIT;
 
-	if (cooling(s, room->name))
+	if (cooling(s, name))
 		return NULL;
-	c = child_new(s, room->name, &s->children);
+	c = child_new(s, name, &s->children);
 	c->room = room;
-	room_open_body(c, &b);
-	q_push(&c->pending, qmsg_new(IPC_ROOM_OPEN, b.data, b.len));
-	buf_free(&b);
+	dq_push(&c->q.pending, room_open_msg(c));
 	spawn(c);
 	return c;
 }
 
-static void
+void
 child_free(struct child *c)
 {
 	struct child **pp;
@@ -949,11 +581,10 @@ child_free(struct child *c)
 			*pp = c->next;
 			break;
 		}
-	ev_timer_stop(c->sup->gw->loop, &c->timer);
+	ev_timer_stop(c->sup->loop, &c->timer);
 	if (c->chan != NULL)
 		ipc_chan_free(c->chan);
-	q_clear(&c->pending);
-	q_clear(&c->unacked);
+	dq_free(&c->q);
 	free(c->name);
 	free(c);
 }
@@ -961,19 +592,16 @@ child_free(struct child *c)
 void
 child_retire(struct child *c)
 {
-	struct ev_loop *loop = c->sup->gw->loop;
-
 	c->room = NULL;
-	q_clear(&c->pending);
-	q_clear(&c->unacked);
+	dq_free(&c->q);
 	if (c->pid <= 0) {
 		child_free(c);
 		return;
 	}
 	c->state = C_RETIRING;
-	ev_timer_stop(loop, &c->timer);
+	ev_timer_stop(c->sup->loop, &c->timer);
 	ev_timer_set(&c->timer, CHILD_HELLO_SECS, 0.);
-	ev_timer_start(loop, &c->timer);
+	ev_timer_start(c->sup->loop, &c->timer);
 	/* EXIT if it can hear it; the channel closing says the same. */
 	if (c->chan != NULL)
 		ipc_send(c->chan, IPC_EXIT, NULL, 0);
@@ -1000,91 +628,32 @@ child_restarts(const struct child *c)
 	return c ? c->restarts : 0;
 }
 
-static long long	rss_of(pid_t);
-
 long long
-child_rss(const struct child *c)
+child_rss(struct child *c)
 {
-	return c && c->pid > 0 ? rss_of(c->pid) : 0;
+	double now;
+
+	if (c == NULL || c->pid <= 0)
+		return 0;
+	now = ev_now(c->sup->loop);
+	if (c->rss == 0 || now - c->rss_at >= FIGURES_MAX_AGE) {
+		c->rss = figures_rss(c->pid);
+		c->rss_at = now;
+	}
+	return c->rss;
 }
 
 int
 child_quiet(const struct child *c)
 {
-	return c != NULL && c->state == C_READY && c->pending.head == NULL &&
-	    c->unacked.head == NULL && ipc_queued(c->chan) == 0;
+	return c != NULL && c->state == C_READY && dq_quiet(&c->q) &&
+	    ipc_queued(c->chan) == 0;
 }
 
 int
 child_available(const struct child *c)
 {
 	return c != NULL && c->state != C_RETIRING;
-}
-
-/* ---------------------------------------------------------------- spares */
-
-static struct child *
-take_spare(struct supervisor *s)
-{
-	struct child **pp, *c;
-
-	for (pp = &s->spares; (c = *pp) != NULL; pp = &c->next)
-		if (c->state == C_READY && c->chan != NULL && !c->reaped) {
-			*pp = c->next;
-			c->next = NULL;
-			c->spare = 0;	/* out of the pool: child_free's list */
-			return c;
-		}
-	return NULL;
-}
-
-static void
-schedule_refill(struct supervisor *s, double after)
-{
-	struct ev_loop *loop = s->gw->loop;
-
-	if (ev_is_active(&s->refill) &&
-	    ev_timer_remaining(loop, &s->refill) <= after)
-		return;
-	ev_timer_stop(loop, &s->refill);
-	ev_timer_set(&s->refill, after, 0.);
-	ev_timer_start(loop, &s->refill);
-}
-
-static void
-spare_new(struct supervisor *s)
-{
-	struct child *c = child_new(s, "(spare)", &s->spares);
-
-	c->spare = 1;
-	spawn(c);
-}
-
-/* As many spares as ROOM_SPARES says (none while draining). */
-static void
-refill_spares(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct supervisor *s = w->data;
-	unsigned want = s->gw->draining ? 0 :
-	    (unsigned)config_int(&s->gw->cfg, CFG_ROOM_SPARES);
-	unsigned have = 0;
-	struct child *c, *next;
-
-	if (want > 0 && ev_now(loop) < s->spares_paused_until) {
-		schedule_refill(s, s->spares_paused_until - ev_now(loop));
-		return;
-	}
-	for (c = s->spares; c != NULL; c = next) {
-		next = c->next;
-		if (c->state == C_RETIRING)
-			continue;
-		if (have < want)
-			have++;
-		else
-			child_retire(c);	/* may free it */
-	}
-	while (have++ < want)
-		spare_new(s);
 }
 
 /*
@@ -1107,61 +676,12 @@ supervisor_set_log_level(struct supervisor *s, int level)
 	buf_free(&b);
 }
 
-void
-supervisor_adjust_spares(struct supervisor *s)
-{
-	schedule_refill(s, 0);
-}
-
-/*
- * A spare that dies had nobody in it: no room to restart, but a pool
- * whose processes die at once (a broken install) must not become a fork
- * loop, so such deaths pause the pool.
- */
-static void
-spare_died(struct child *c)
-{
-	struct supervisor *s = c->sup;
-	double lived = timestamp_mono() - c->spawned_at;
-	char why[128];
-
-	describe_status(c->status, why, sizeof(why));
-	s->st.spares--;
-	if (c->state == C_RETIRING) {
-		log_debug("spare room process %d %s", (int)c->pid, why);
-		c->pid = 0;
-		child_free(c);
-		return;
-	}
-	log_warnx("spare room process %d %s after %.1f s", (int)c->pid, why,
-	    lived);
-	c->pid = 0;
-	s->st.deaths++;
-	child_free(c);
-	if (lived >= CHILD_QUICK_DEATH_SECS) {
-		s->spare_fails = 0;
-		schedule_refill(s, 0);
-		return;
-	}
-	if (++s->spare_fails < ROOM_START_ATTEMPTS) {
-		schedule_refill(s, 0.25 * s->spare_fails);
-		return;
-	}
-	log_warnx("spare room processes failed to start %d times in a row; "
-	    "none for %.0f s (rooms start their own meanwhile)",
-	    s->spare_fails, ROOM_COOLDOWN_SECS);
-	s->spare_fails = 0;
-	s->spares_paused_until = ev_now(s->gw->loop) + ROOM_COOLDOWN_SECS;
-	schedule_refill(s, ROOM_COOLDOWN_SECS);
-}
-
 /* ---------------------------------------------------------------- setup */
 
 /* ROOMD_PATH, else next to our own binary (a build tree), else libexec. */
 static char *
-find_roomd(struct gateway *gw)
+find_roomd(const char *conf)
 {
-	const char *conf = config_str(&gw->cfg, CFG_ROOMD_PATH);
 	char self[PATH_MAX], *slash, *path;
 	ssize_t n;
 
@@ -1185,18 +705,19 @@ find_roomd(struct gateway *gw)
 }
 
 struct supervisor *
-supervisor_new(struct gateway *gw)
+supervisor_new(struct ev_loop *loop, const struct supervisor_opts *o,
+    const struct supervisor_ops *ops)
 {
 	struct supervisor *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		fatal("calloc");
-	s->gw = gw;
-	s->roomd = find_roomd(gw);
-	/* The first spares start once the loop runs (after daemonizing). */
-	ev_init(&s->refill, refill_spares);
-	s->refill.data = s;
-	schedule_refill(s, 0);
+	s->loop = loop;
+	s->ops = *ops;
+	s->syslog = o->syslog;
+	s->spares_want = o->spares;
+	s->roomd = find_roomd(o->roomd_path);
+	spares_init(s);
 	return s;
 }
 
@@ -1207,32 +728,16 @@ supervisor_free(struct supervisor *s)
 
 	if (s == NULL)
 		return;
-	ev_timer_stop(s->gw->loop, &s->refill);
+	ev_timer_stop(s->loop, &s->refill);
 	while ((c = s->spares) != NULL || (c = s->children) != NULL) {
 		if (c->pid > 0) {
 			kill(c->pid, SIGTERM);
-			ev_child_stop(s->gw->loop, &c->reaper);
+			ev_child_stop(s->loop, &c->reaper);
 		}
 		child_free(c);
 	}
 	free(s->roomd);
 	free(s);
-}
-
-static long long
-rss_of(pid_t pid)
-{
-	char path[64];
-	long long pages = 0, resident = 0;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return 0;
-	if (fscanf(fp, "%lld %lld", &pages, &resident) != 2)
-		resident = 0;
-	fclose(fp);
-	return resident * sysconf(_SC_PAGESIZE);
 }
 
 void
@@ -1242,12 +747,10 @@ supervisor_stats(struct supervisor *s, struct supervisor_stats *out)
 	out->rss_bytes = 0;
 	out->spare_rss_bytes = 0;
 	for (struct child *c = s->children; c != NULL; c = c->next)
-		if (c->pid > 0)
-			out->rss_bytes += rss_of(c->pid);
+		out->rss_bytes += child_rss(c);
 	out->spares_ready = 0;
 	for (struct child *c = s->spares; c != NULL; c = c->next) {
-		if (c->pid > 0)
-			out->spare_rss_bytes += rss_of(c->pid);
+		out->spare_rss_bytes += child_rss(c);
 		if (c->state == C_READY)
 			out->spares_ready++;
 	}
