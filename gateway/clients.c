@@ -4,14 +4,16 @@
  * Each socket that passed authentication becomes a struct client with a
  * connection id, the number room processes know it by (socket ids are
  * the clients' business; a number is cheap to carry and compare).  Two
- * indexes find a client: by connection id (a room process addressing a
- * packet) and by socket id (a relay's `to`).
+ * indexes (hashtab.h, the node in the client) find a client: by
+ * connection id (a room process addressing a packet) and by socket id (a
+ * relay's `to`).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ipc.h"
 #include "hash.h"
+#include "hashtab.h"
 #include "keymap.h"
 #include "events.h"
 #include "log.h"
@@ -19,45 +21,46 @@
 #include "rooms.h"
 #include "sio_server.h"
 
-#define CLIENT_BUCKETS	16384	/* power of two */
-
-struct by_socket {
-	struct by_socket	*next;
-	struct client		*client;
-};
-
-static struct client *by_conn[CLIENT_BUCKETS];
-static struct by_socket *by_sid[CLIENT_BUCKETS];
+/* Both keyed by ids the server made (hashtab.h). */
+static struct hashtab by_conn = HASHTAB_INIT;
+static struct hashtab by_sid = HASHTAB_INIT;
 static uint64_t next_conn = 1;
 static unsigned nclients;
 /* user id -> struct user, while the user has a connection here. */
 static struct keymap *users;
 
-static unsigned
+static uint64_t
 sid_hash(const char *s)
 {
-	return hash_str(s) & (CLIENT_BUCKETS - 1);
+	return hash_u64(hash_str(s));
 }
 
 struct client *
 client_find(struct gateway *gw, uint64_t conn)
 {
-	struct client *c;
+	uint64_t h = hash_u64(conn);
 
-	for (c = by_conn[conn & (CLIENT_BUCKETS - 1)]; c != NULL; c = c->hnext)
+	for (struct hnode *n = hashtab_chain(&by_conn, h); n; n = n->next) {
+		struct client *c = hashtab_entry(n, struct client, by_conn);
+
 		if (c->conn == conn)
 			return c;
+	}
 	return NULL;
 }
 
 struct client *
 client_by_socket(struct gateway *gw, const char *socket_id)
 {
-	struct by_socket *e;
+	uint64_t h = sid_hash(socket_id);
 
-	for (e = by_sid[sid_hash(socket_id)]; e != NULL; e = e->next)
-		if (strcmp(sio_socket_id(e->client->sock), socket_id) == 0)
-			return e->client;
+	for (struct hnode *n = hashtab_chain(&by_sid, h); n; n = n->next) {
+		struct client *c = hashtab_entry(n, struct client, by_sid);
+
+		if (n->hash == h && strcmp(sio_socket_id(c->sock),
+		    socket_id) == 0)
+			return c;
+	}
 	return NULL;
 }
 
@@ -178,11 +181,9 @@ void
 client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 {
 	struct client *c = calloc(1, sizeof(*c));
-	struct by_socket *e = calloc(1, sizeof(*e));
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
-	unsigned b;
 
-	if (c == NULL || e == NULL)
+	if (c == NULL)
 		fatal("calloc");
 	c->gw = gw;
 	c->sock = s;
@@ -194,15 +195,10 @@ client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 		fatal("client_accepted");
 	c->owner = user_get(c->user_id);
 	c->rate = (struct rate_bucket)RATE_BUCKET_INIT;
-	b = c->conn & (CLIENT_BUCKETS - 1);
-	c->hnext = by_conn[b];
-	by_conn[b] = c;
+	hashtab_insert(&by_conn, &c->by_conn, hash_u64(c->conn));
 	sio_socket_set_data(s, c);
 	sio_accept(s);
-	e->client = c;
-	b = sid_hash(sio_socket_id(s));
-	e->next = by_sid[b];
-	by_sid[b] = e;
+	hashtab_insert(&by_sid, &c->by_sid, sid_hash(sio_socket_id(s)));
 	nclients++;
 	log_debug("socket %s: user %s connected (conn %llu)",
 	    sio_socket_id(s), c->user_id, (unsigned long long)c->conn);
@@ -211,27 +207,13 @@ client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 void
 client_gone(struct client *c, const char *reason)
 {
-	struct client **pp;
-	struct by_socket **ep, *e;
-
 	log_debug("socket %s: user %s gone (%s)", sio_socket_id(c->sock),
 	    c->user_id, reason);
 	events_client_gone(c);
 	while (c->rooms != NULL)
 		room_leave(c->rooms, IPC_LEAVE_DISCONNECT);
-	for (pp = &by_conn[c->conn & (CLIENT_BUCKETS - 1)]; *pp != NULL;
-	    pp = &(*pp)->hnext)
-		if (*pp == c) {
-			*pp = c->hnext;
-			break;
-		}
-	for (ep = &by_sid[sid_hash(sio_socket_id(c->sock))]; (e = *ep) != NULL;
-	    ep = &e->next)
-		if (e->client == c) {
-			*ep = e->next;
-			free(e);
-			break;
-		}
+	hashtab_remove(&by_conn, &c->by_conn);
+	hashtab_remove(&by_sid, &c->by_sid);
 	nclients--;
 	user_put(c->owner);
 	sio_socket_set_data(c->sock, NULL);
@@ -241,17 +223,25 @@ client_gone(struct client *c, const char *reason)
 	free(c);
 }
 
+struct each {
+	void	(*fn)(struct client *, void *);
+	void	*arg;
+};
+
+static void
+each_one(struct hnode *n, void *arg)
+{
+	struct each *e = arg;
+
+	e->fn(hashtab_entry(n, struct client, by_conn), e->arg);
+}
+
 void
 clients_foreach(struct gateway *gw, void (*fn)(struct client *, void *),
     void *arg)
 {
-	for (unsigned b = 0; b < CLIENT_BUCKETS; b++) {
-		struct client *c, *next;
+	struct each e = { fn, arg };
 
-		/* fn may make the client go (kick). */
-		for (c = by_conn[b]; c != NULL; c = next) {
-			next = c->hnext;
-			fn(c, arg);
-		}
-	}
+	/* fn may make the client go (kick): that one only. */
+	hashtab_walk(&by_conn, each_one, &e);
 }

@@ -16,6 +16,7 @@
 
 #include "event_queue.h"
 #include "gateway.h"
+#include "hashtab.h"
 #include "ratelimit.h"
 
 struct coupapi_req;
@@ -58,7 +59,8 @@ struct client {
 	struct membership	*rooms;		/* every room it is in */
 	struct membership	*video;		/* its video room, if any */
 	struct pending_check	*checks;
-	struct client		*hnext;		/* by conn */
+	struct hnode		 by_conn;	/* clients.c's two indexes */
+	struct hnode		 by_sid;
 	struct rate_bucket	 rate;		/* events.c */
 	/* When the last `error` of each code went (one a second). */
 	double			 error_at[CLIENT_ERROR_CODES];

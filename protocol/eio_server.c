@@ -20,6 +20,7 @@
 #include "eio_packet.h"
 #include "eio_server.h"
 #include "hash.h"
+#include "hashtab.h"
 #include "httpd.h"
 #include "log.h"
 #include "random_id.h"
@@ -29,7 +30,7 @@ enum hb_state { HB_WAIT_PING, HB_WAIT_PONG };
 
 struct eio_session {
 	struct eio_server	*srv;
-	struct eio_session	*hnext;		/* sid hash chain */
+	struct hnode		 node;		/* in the sid table */
 	struct eio_session	*dnext;		/* dirty list */
 	char			 sid[EIO_SID_LEN + 1];
 	char			 peer[48];
@@ -54,7 +55,6 @@ struct eio_session {
 	void			*data;		/* the layer above's */
 };
 
-#define SID_BUCKETS	4096	/* power of two */
 /* Sessions a polling client closed itself, remembered briefly (see
  * tombstone_take). */
 #define TOMBSTONES	64
@@ -70,7 +70,7 @@ struct eio_server {
 	struct eio_opts		 o;
 	struct eio_callbacks	 cb;
 	void			*cb_arg;
-	struct eio_session	*buckets[SID_BUCKETS];
+	struct hashtab		 sessions;	/* by sid */
 	unsigned		 count;
 	struct eio_session	*dirty;
 	ev_prepare		 flush_watcher;
@@ -135,22 +135,28 @@ eio_msg_unref(struct eio_msg *m)
 
 /* ---------------------------------------------------------------- sessions */
 
-static unsigned
+/* Session ids are ours (random), so a plain hash will do. */
+static uint64_t
 sid_hash(const char *sid)
 {
-	return hash_str(sid) & (SID_BUCKETS - 1);
+	return hash_u64(hash_str(sid));
 }
 
 static struct eio_session *
 session_find(struct eio_server *s, const char *sid)
 {
-	struct eio_session *se;
+	uint64_t h;
 
 	if (sid == NULL || strlen(sid) != EIO_SID_LEN)
 		return NULL;
-	for (se = s->buckets[sid_hash(sid)]; se != NULL; se = se->hnext)
-		if (strcmp(se->sid, sid) == 0)
+	h = sid_hash(sid);
+	for (struct hnode *n = hashtab_chain(&s->sessions, h); n; n = n->next) {
+		struct eio_session *se = hashtab_entry(n, struct eio_session,
+		    node);
+
+		if (n->hash == h && strcmp(se->sid, sid) == 0)
 			return se;
+	}
 	return NULL;
 }
 
@@ -161,7 +167,6 @@ static struct eio_session *
 session_new(struct eio_server *s, enum transport t, const char *peer)
 {
 	struct eio_session *se;
-	unsigned b;
 
 	if ((se = calloc(1, sizeof(*se))) == NULL)
 		fatal("calloc");
@@ -172,9 +177,7 @@ session_new(struct eio_server *s, enum transport t, const char *peer)
 	do
 		random_id(se->sid, EIO_SID_LEN);
 	while (session_find(s, se->sid) != NULL);
-	b = sid_hash(se->sid);
-	se->hnext = s->buckets[b];
-	s->buckets[b] = se;
+	hashtab_insert(&s->sessions, &se->node, sid_hash(se->sid));
 	s->count++;
 	ev_init(&se->hb_timer, hb_fire);
 	se->hb_timer.data = se;
@@ -190,14 +193,8 @@ session_new(struct eio_server *s, enum transport t, const char *peer)
 static void
 session_unhash(struct eio_session *se)
 {
-	struct eio_session **pp = &se->srv->buckets[sid_hash(se->sid)];
-
-	for (; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == se) {
-			*pp = se->hnext;
-			se->srv->count--;
-			return;
-		}
+	hashtab_remove(&se->srv->sessions, &se->node);
+	se->srv->count--;
 }
 
 static void
@@ -960,12 +957,26 @@ eio_server_new(struct ev_loop *loop, const struct eio_opts *o,
 	return s;
 }
 
+struct close_all {
+	const char	*reason;
+};
+
+static void
+close_one(struct hnode *n, void *arg)
+{
+	struct close_all *ca = arg;
+
+	session_close(hashtab_entry(n, struct eio_session, node), ca->reason,
+	    "1");
+}
+
 void
 eio_server_close_all(struct eio_server *s, const char *reason)
 {
-	for (unsigned b = 0; b < SID_BUCKETS; b++)
-		while (s->buckets[b] != NULL)
-			session_close(s->buckets[b], reason, "1");
+	struct close_all ca = { reason };
+
+	/* Each close takes its own session out of the table, no other. */
+	hashtab_walk(&s->sessions, close_one, &ca);
 }
 
 void
@@ -977,6 +988,7 @@ eio_server_free(struct eio_server *s)
 	flush_dirty(s->loop, &s->flush_watcher, 0);
 	ev_ref(s->loop);
 	ev_prepare_stop(s->loop, &s->flush_watcher);
+	hashtab_free(&s->sessions);
 	free(s);
 }
 

@@ -1,49 +1,35 @@
 /*
  * keymap.c - byte-string keys to pointers, with insertion order.
  *
- * Chained buckets whose number doubles when the table holds more entries
- * than buckets, and a doubly linked list in insertion order so that the
- * oldest entry is found and removed in constant time.  See keymap.h.
+ * The one hash table (hashtab.h) holds entries that carry their key, and
+ * a doubly linked list keeps them in insertion order so that the oldest
+ * entry is found and removed in constant time.  See keymap.h.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "hashtab.h"
 #include "keymap.h"
 #include "log.h"
 #include "siphash.h"
 
-#define KEYMAP_MIN_BUCKETS	64
-
 struct kentry {
-	struct kentry	*hnext;		/* bucket chain */
+	struct hnode	 node;
 	struct kentry	*older, *newer;	/* insertion order */
-	uint64_t	 hash;
 	void		*value;
 	size_t		 len;
 	unsigned char	 key[];
 };
 
 struct keymap {
-	struct kentry	**buckets;
-	size_t		 nbuckets;	/* a power of two */
-	size_t		 count;
+	struct hashtab	 table;
 	struct kentry	*oldest, *newest;
 	uint64_t	 k0, k1;	/* SipHash key */
 };
 
 /* ------------------------------------------------------------------ table */
-
-static struct kentry **
-alloc_buckets(size_t n)
-{
-	struct kentry **b = calloc(n, sizeof(*b));
-
-	if (b == NULL)
-		fatal("calloc");
-	return b;
-}
 
 struct keymap *
 keymap_new(void)
@@ -57,8 +43,6 @@ keymap_new(void)
 		fatal("getrandom");
 	m->k0 = key[0];
 	m->k1 = key[1];
-	m->nbuckets = KEYMAP_MIN_BUCKETS;
-	m->buckets = alloc_buckets(m->nbuckets);
 	return m;
 }
 
@@ -75,19 +59,20 @@ keymap_free(struct keymap *m, void (*free_value)(void *))
 			free_value(e->value);
 		free(e);
 	}
-	free(m->buckets);
+	hashtab_free(&m->table);
 	free(m);
 }
 
 static struct kentry *
 find(const struct keymap *m, const void *key, size_t len, uint64_t h)
 {
-	struct kentry *e;
+	for (struct hnode *n = hashtab_chain(&m->table, h); n; n = n->next) {
+		struct kentry *e = hashtab_entry(n, struct kentry, node);
 
-	for (e = m->buckets[h & (m->nbuckets - 1)]; e != NULL; e = e->hnext)
-		if (e->hash == h && e->len == len &&
+		if (n->hash == h && e->len == len &&
 		    memcmp(e->key, key, len) == 0)
 			return e;
+	}
 	return NULL;
 }
 
@@ -99,28 +84,10 @@ keymap_get(const struct keymap *m, const void *key, size_t len)
 	return e ? e->value : NULL;
 }
 
-static void
-grow(struct keymap *m)
-{
-	size_t n = m->nbuckets * 2;
-	struct kentry **b = alloc_buckets(n);
-	struct kentry *e;
-
-	/* Walking the order list visits every entry exactly once. */
-	for (e = m->oldest; e != NULL; e = e->newer) {
-		e->hnext = b[e->hash & (n - 1)];
-		b[e->hash & (n - 1)] = e;
-	}
-	free(m->buckets);
-	m->buckets = b;
-	m->nbuckets = n;
-}
-
 void
 keymap_put(struct keymap *m, const void *key, size_t len, void *value)
 {
 	struct kentry *e;
-	size_t slot;
 
 	if (len > SIZE_MAX - sizeof(*e))
 		fatalx("keymap: key too long");
@@ -129,12 +96,7 @@ keymap_put(struct keymap *m, const void *key, size_t len, void *value)
 	memcpy(e->key, key, len);
 	e->len = len;
 	e->value = value;
-	e->hash = siphash24(m->k0, m->k1, key, len);
-	if (m->count >= m->nbuckets)
-		grow(m);
-	slot = e->hash & (m->nbuckets - 1);
-	e->hnext = m->buckets[slot];
-	m->buckets[slot] = e;
+	hashtab_insert(&m->table, &e->node, siphash24(m->k0, m->k1, key, len));
 	e->newer = NULL;
 	e->older = m->newest;
 	if (m->newest)
@@ -142,18 +104,14 @@ keymap_put(struct keymap *m, const void *key, size_t len, void *value)
 	else
 		m->oldest = e;
 	m->newest = e;
-	m->count++;
 }
 
 static void *
 unlink_entry(struct keymap *m, struct kentry *e)
 {
-	struct kentry **pp = &m->buckets[e->hash & (m->nbuckets - 1)];
 	void *value = e->value;
 
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
+	hashtab_remove(&m->table, &e->node);
 	if (e->older)
 		e->older->newer = e->newer;
 	else
@@ -162,7 +120,6 @@ unlink_entry(struct keymap *m, struct kentry *e)
 		e->newer->older = e->older;
 	else
 		m->newest = e->older;
-	m->count--;
 	free(e);
 	return value;
 }
@@ -190,5 +147,5 @@ keymap_remove_oldest(struct keymap *m)
 size_t
 keymap_count(const struct keymap *m)
 {
-	return m->count;
+	return m->table.count;
 }
