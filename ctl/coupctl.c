@@ -27,6 +27,7 @@
 
 #include "autoconfig.h"
 #include "config.h"
+#include "control_proto.h"
 #include "json.h"
 #include "log.h"
 
@@ -35,10 +36,6 @@
 #define EXIT_USAGE	2
 #define EXIT_UNREACHABLE 3
 
-/* Must match gateway/control.h; not included to stay free of the gateway. */
-#define PROTOCOL_VERSION	1
-/* An answer larger than this is not one the gateway would send. */
-#define ANSWER_MAX		(16 * 1024 * 1024)
 /* The whole exchange (connect, send, answer) gets this long. */
 #define EXCHANGE_TIMEOUT_MS	10000
 
@@ -289,7 +286,7 @@ send_all(int fd, const char *data, size_t len, long long deadline,
 /*
  * Read the answer line: up to the first newline (the gateway closes the
  * connection after it, and a final line without one is accepted too), at
- * most ANSWER_MAX bytes, before the deadline.  Returns a malloc'd
+ * most CONTROL_ANSWER_MAX bytes, before the deadline.  Returns a malloc'd
  * NUL-terminated string without the newline, or NULL after printing why
  * (unless quiet).
  */
@@ -307,8 +304,8 @@ read_answer(int fd, long long deadline, const char *path, int quiet)
 			size_t ncap = cap == 0 ? 8192 : cap * 2;
 			char *nb;
 
-			if (ncap > ANSWER_MAX + 4096 + 1)
-				ncap = ANSWER_MAX + 4096 + 1;
+			if (ncap > CONTROL_ANSWER_MAX + 4096 + 1)
+				ncap = CONTROL_ANSWER_MAX + 4096 + 1;
 			if ((nb = realloc(buf, ncap)) == NULL) {
 				snprintf(why, sizeof(why), "out of memory");
 				goto fail;
@@ -353,9 +350,9 @@ read_answer(int fd, long long deadline, const char *path, int quiet)
 			*nl = '\0';
 			len = (size_t)(nl - buf);
 		}
-		if (len > ANSWER_MAX) {
+		if (len > CONTROL_ANSWER_MAX) {
 			snprintf(why, sizeof(why), "%s: the answer is larger "
-			    "than %d bytes", path, ANSWER_MAX);
+			    "than %d bytes", path, CONTROL_ANSWER_MAX);
 			goto fail;
 		}
 		if (nl != NULL)
@@ -872,6 +869,11 @@ number_field(const cJSON *data, const char *field, long long *out)
 
 /* ------------------------------------------------------------ commands */
 
+/*
+ * The commands as typed: each is a command of the protocol
+ * (control_proto.h: its name on the wire and how many arguments it
+ * takes), but for "show config", which is show-config said as words.
+ */
 struct cmd {
 	const char	*name;		/* as typed */
 	const char	*wire;		/* as sent */
@@ -879,21 +881,41 @@ struct cmd {
 	const char	*args_usage;
 };
 
-static const struct cmd cmds[] = {
-	{ "status", "status", 0, 0, "" },
-	{ "rooms", "rooms", 0, 0, "" },
-	{ "room", "room", 1, 1, "NAME" },
-	{ "user", "user", 1, 1, "ID" },
-	{ "kick", "kick", 1, 2, "SOCKET | --user ID" },
-	{ "close-room", "close-room", 1, 1, "NAME" },
-	{ "restart-room", "restart-room", 1, 1, "NAME" },
-	{ "log-level", "log-level", 1, 1, "debug|info|warn|error" },
-	{ "reload", "reload", 0, 0, "" },
-	{ "drain", "drain", 0, 0, "" },
+static struct cmd cmds[] = {
+	{ "status", NULL, 0, 0, "" },
+	{ "rooms", NULL, 0, 0, "" },
+	{ "room", NULL, 0, 0, "NAME" },
+	{ "user", NULL, 0, 0, "ID" },
+	{ "kick", NULL, 0, 0, "SOCKET | --user ID" },
+	{ "close-room", NULL, 0, 0, "NAME" },
+	{ "restart-room", NULL, 0, 0, "NAME" },
+	{ "log-level", NULL, 0, 0, "debug|info|warn|error" },
+	{ "reload", NULL, 0, 0, "" },
+	{ "drain", NULL, 0, 0, "" },
 	{ "show", "show-config", 1, 1, "config" },
-	{ "show-config", "show-config", 0, 0, "" },
-	{ "cluster", "cluster", 0, 0, "" },
+	{ "show-config", NULL, 0, 0, "" },
+	{ "cluster", NULL, 0, 0, "" },
 };
+
+/* The protocol's word on each command (a typed name it does not know is
+ * this program's bug). */
+static void
+cmds_from_protocol(void)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (cmds[i].wire != NULL)
+			continue;	/* an alias, with its own arguments */
+		for (int k = 0; k < CONTROL__COUNT; k++)
+			if (strcmp(control_cmds[k].name, cmds[i].name) == 0) {
+				cmds[i].wire = control_cmds[k].name;
+				cmds[i].min_args = control_cmds[k].min_args;
+				cmds[i].max_args = control_cmds[k].max_args;
+			}
+		if (cmds[i].wire == NULL)
+			fatalx("coupctl: no command %s in the protocol",
+			    cmds[i].name);
+	}
+}
 
 static const struct cmd *
 find_cmd(const char *name)
@@ -1145,7 +1167,7 @@ build_request(const struct cmd *c, int nargs, char **args)
 	char *text, *line = NULL;
 
 	if (req == NULL ||
-	    cJSON_AddNumberToObject(req, "version", PROTOCOL_VERSION) == NULL ||
+	    cJSON_AddNumberToObject(req, "version", CONTROL_VERSION) == NULL ||
 	    cJSON_AddStringToObject(req, "command", c->wire) == NULL ||
 	    (arr = cJSON_AddArrayToObject(req, "args")) == NULL)
 		goto out;
@@ -1181,6 +1203,7 @@ main(int argc, char **argv)
 	int rc = EXIT_UNREACHABLE;
 	long long deadline;
 
+	cmds_from_protocol();
 	/* config_load_file() warns about foreign .env keys: not our business. */
 	log_init(progname, LOG_LEVEL_ERROR);
 

@@ -6,13 +6,10 @@
  * whose peer credentials (SO_PEERCRED) are neither root, nor the
  * gateway's user, nor a member of the socket's group is refused.
  *
- * The protocol, version CONTROL_VERSION: the client sends one request,
- * one line of JSON, and reads one answer, one line of JSON; then the
- * gateway closes the connection.
- *
- *   request:  {"version":1,"command":"<name>","args":["..."]}
- *   answer:   {"ok":true,"data":<command's result>}
- *          or {"ok":false,"error":"<message>","code":"<CODE>"}
+ * The protocol (control_proto.h, shared with coupctl), version
+ * CONTROL_VERSION: the client sends one request, one line of JSON, and
+ * reads one answer, one line of JSON; then the gateway closes the
+ * connection.
  *
  * codes: BAD_VERSION, BAD_REQUEST, UNKNOWN_COMMAND, NOT_FOUND, FAILED,
  * and FORBIDDEN for a peer without permission (then nothing is read).
@@ -48,40 +45,9 @@
 #ifndef COUP_CONTROL_H
 #define COUP_CONTROL_H
 
-#include "bounds.h"
+#include "control_proto.h"
 
 #include <stddef.h>
-
-#define CONTROL_VERSION		1
-/* Longest request line accepted. */
-#define CONTROL_REQUEST_MAX	4096
-#define CONTROL_IDLE_SECS	10.0
-
-/*
- * The longest argument of each kind; a longer one names nothing that can
- * exist, so it is refused (BAD_REQUEST) rather than looked up.
- */
-/* The bounds every input is held to (bounds.h). */
-#define CONTROL_ROOM_MAX	BOUND_ROOM_NAME
-#define CONTROL_SOCKET_MAX	BOUND_SOCKET_ID
-#define CONTROL_USER_MAX	BOUND_USER_ID
-#define CONTROL_ARG_MAX		BOUND_ROOM_NAME
-
-enum control_cmd {
-	CONTROL_STATUS,
-	CONTROL_ROOMS,
-	CONTROL_ROOM,
-	CONTROL_USER,
-	CONTROL_KICK,
-	CONTROL_CLOSE_ROOM,
-	CONTROL_RESTART_ROOM,
-	CONTROL_LOG_LEVEL,
-	CONTROL_RELOAD,
-	CONTROL_DRAIN,
-	CONTROL_SHOW_CONFIG,
-	CONTROL_CLUSTER,
-	CONTROL__COUNT
-};
 
 /* One request line, parsed and checked. */
 struct control_req {

@@ -17,36 +17,6 @@
 #include "json.h"
 #include "log.h"
 
-/* What a command takes after its name. */
-enum control_args {
-	ARGS_NONE,
-	ARGS_ROOM,		/* NAME */
-	ARGS_USER,		/* ID */
-	ARGS_KICK,		/* SOCKET, or --user ID */
-	ARGS_LEVEL,		/* LEVEL */
-};
-
-static const struct {
-	const char		*name;
-	enum control_args	 args;
-	const char		*usage;
-} commands[CONTROL__COUNT] = {
-	[CONTROL_STATUS] = { "status", ARGS_NONE, "status" },
-	[CONTROL_ROOMS] = { "rooms", ARGS_NONE, "rooms" },
-	[CONTROL_ROOM] = { "room", ARGS_ROOM, "room NAME" },
-	[CONTROL_USER] = { "user", ARGS_USER, "user ID" },
-	[CONTROL_KICK] = { "kick", ARGS_KICK,
-	    "kick SOCKET | kick --user ID" },
-	[CONTROL_CLOSE_ROOM] = { "close-room", ARGS_ROOM, "close-room NAME" },
-	[CONTROL_RESTART_ROOM] = { "restart-room", ARGS_ROOM,
-	    "restart-room NAME" },
-	[CONTROL_LOG_LEVEL] = { "log-level", ARGS_LEVEL, "log-level LEVEL" },
-	[CONTROL_RELOAD] = { "reload", ARGS_NONE, "reload" },
-	[CONTROL_DRAIN] = { "drain", ARGS_NONE, "drain" },
-	[CONTROL_SHOW_CONFIG] = { "show-config", ARGS_NONE, "show-config" },
-	[CONTROL_CLUSTER] = { "cluster", ARGS_NONE, "cluster" },
-};
-
 /* Longer than any command or level name: not worth echoing. */
 #define NAME_MAX_LEN	32
 
@@ -55,7 +25,7 @@ control_cmd_name(enum control_cmd cmd)
 {
 	if ((int)cmd < 0 || cmd >= CONTROL__COUNT)
 		return "?";
-	return commands[cmd].name;
+	return control_cmds[cmd].name;
 }
 
 static int
@@ -112,24 +82,24 @@ static int
 check_args(struct control_req *req, int argc, const char *const *argv,
     char *err, size_t errlen)
 {
-	const char *usage = commands[req->cmd].usage;
+	const char *usage = control_cmds[req->cmd].usage;
 
-	switch (commands[req->cmd].args) {
-	case ARGS_NONE:
+	switch (control_cmds[req->cmd].args) {
+	case CONTROL_ARGS_NONE:
 		if (argc == 0)
 			return 0;
 		break;
-	case ARGS_ROOM:
+	case CONTROL_ARGS_ROOM:
 		if (argc == 1)
 			return take_arg(req, argv[0], "room name",
 			    CONTROL_ROOM_MAX, err, errlen);
 		break;
-	case ARGS_USER:
+	case CONTROL_ARGS_USER:
 		if (argc == 1)
 			return take_arg(req, argv[0], "user id",
 			    CONTROL_USER_MAX, err, errlen);
 		break;
-	case ARGS_KICK:
+	case CONTROL_ARGS_KICK:
 		if (argc == 2 && strcmp(argv[0], "--user") == 0) {
 			req->by_user = 1;
 			return take_arg(req, argv[1], "user id",
@@ -140,7 +110,7 @@ check_args(struct control_req *req, int argc, const char *const *argv,
 			return take_arg(req, argv[0], "socket id",
 			    CONTROL_SOCKET_MAX, err, errlen);
 		break;
-	case ARGS_LEVEL:
+	case CONTROL_ARGS_LEVEL:
 		if (argc != 1)
 			break;
 		if (take_arg(req, argv[0], "log level", NAME_MAX_LEN, err,
@@ -200,7 +170,7 @@ check_request(const cJSON *json, struct control_req *req, char *err,
 	}
 
 	for (k = 0; k < CONTROL__COUNT; k++)
-		if (strcmp(commands[k].name, cmd->valuestring) == 0)
+		if (strcmp(control_cmds[k].name, cmd->valuestring) == 0)
 			break;
 	if (k == CONTROL__COUNT) {
 		if (strlen(cmd->valuestring) > NAME_MAX_LEN ||
