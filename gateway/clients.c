@@ -11,11 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipc.h"
 #include "hash.h"
 #include "hashtab.h"
 #include "keymap.h"
-#include "events.h"
 #include "log.h"
 #include "replies.h"
 #include "rooms.h"
@@ -209,9 +207,9 @@ client_gone(struct client *c, const char *reason)
 {
 	log_debug("socket %s: user %s gone (%s)", sio_socket_id(c->sock),
 	    c->user_id, reason);
-	events_client_gone(c);
-	while (c->rooms != NULL)
-		room_leave(c->rooms, IPC_LEAVE_DISCONNECT);
+	if (c->rooms != NULL || c->checks != NULL)
+		fatalx("client_gone: socket %s still in rooms or checks",
+		    sio_socket_id(c->sock));
 	hashtab_remove(&by_conn, &c->by_conn);
 	hashtab_remove(&by_sid, &c->by_sid);
 	nclients--;

@@ -7,6 +7,7 @@
  */
 #include "gateway.h"
 #include "events.h"
+#include "ipc.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"
@@ -31,8 +32,12 @@ on_disconnect(struct sio_socket *s, const char *reason, void *arg)
 {
 	struct client *c = client_of(s);
 
-	if (c != NULL)
+	if (c != NULL) {
+		/* Top down: what it has in flight, its rooms, then itself. */
+		events_client_gone(c);
+		rooms_leave_all(c, IPC_LEAVE_DISCONNECT);
 		client_gone(c, reason);
+	}
 	else
 		connect_cancel(arg, s);
 }

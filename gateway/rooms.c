@@ -299,6 +299,13 @@ room_event(struct room *r, struct client *c, int event, int guest,
 }
 
 void
+rooms_leave_all(struct client *c, int reason)
+{
+	while (c->rooms != NULL)
+		room_leave(c->rooms, reason);
+}
+
+void
 room_tell(struct room *r, const char *code, const char *message)
 {
 	for (unsigned i = 0; i < r->count; i++)

@@ -58,6 +58,8 @@ struct membership *room_membership(struct room *, const struct client *);
 int		 room_join(struct room *, struct client *, child_done_cb done,
 		    void *arg);
 void		 room_leave(struct membership *, int reason);
+/* Every room of the client, left (its connection is gone). */
+void		 rooms_leave_all(struct client *, int reason);
 /*
  * Forward a checked event: its payload's text as the client wrote it,
  * and the chat message id the gateway chose ("" for none); guest = not a
