@@ -628,19 +628,37 @@ child_restarts(const struct child *c)
 	return c ? c->restarts : 0;
 }
 
+/* A process not yet read (just started) is read once here, so that a
+ * new room shows its memory at once; after that only the timer reads. */
 long long
 child_rss(struct child *c)
 {
-	double now;
-
 	if (c == NULL || c->pid <= 0)
 		return 0;
-	now = ev_now(c->sup->loop);
-	if (c->rss == 0 || now - c->rss_at >= FIGURES_MAX_AGE) {
+	if (c->rss == 0)
 		c->rss = figures_rss(c->pid);
-		c->rss_at = now;
-	}
 	return c->rss;
+}
+
+/* One tick: read the slice of the processes whose turn it is. */
+static void
+figures_slice(struct child *list, unsigned slice, unsigned *i)
+{
+	for (struct child *c = list; c != NULL; c = c->next, (*i)++)
+		if (*i % FIGURES_SLICES == slice && c->pid > 0)
+			c->rss = figures_rss(c->pid);
+}
+
+static void
+on_figures_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *s = w->data;
+	unsigned slice = s->figures_tick++ % FIGURES_SLICES, i = 0;
+
+	(void)loop;
+	(void)revents;
+	figures_slice(s->children, slice, &i);
+	figures_slice(s->spares, slice, &i);
 }
 
 int
@@ -717,6 +735,11 @@ supervisor_new(struct ev_loop *loop, const struct supervisor_opts *o,
 	s->syslog = o->syslog;
 	s->spares_want = o->spares;
 	s->roomd = find_roomd(o->roomd_path);
+	ev_timer_init(&s->figures, on_figures_tick,
+	    FIGURES_REFRESH_SECS / FIGURES_SLICES,
+	    FIGURES_REFRESH_SECS / FIGURES_SLICES);
+	s->figures.data = s;
+	ev_timer_start(loop, &s->figures);
 	spares_init(s);
 	return s;
 }
@@ -729,6 +752,7 @@ supervisor_free(struct supervisor *s)
 	if (s == NULL)
 		return;
 	ev_timer_stop(s->loop, &s->refill);
+	ev_timer_stop(s->loop, &s->figures);
 	while ((c = s->spares) != NULL || (c = s->children) != NULL) {
 		if (c->pid > 0) {
 			kill(c->pid, SIGTERM);

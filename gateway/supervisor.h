@@ -72,7 +72,7 @@ void		 child_retire(struct child *);
 void		 child_restart(struct child *);
 pid_t		 child_pid(const struct child *);
 unsigned	 child_restarts(const struct child *);
-/* Its resident memory (figures.c: read at most once a second). */
+/* Its resident memory, as last read (figures.h: no file is opened). */
 long long	 child_rss(struct child *);
 int		 child_available(const struct child *);
 /* Running, with nothing sent to it unhandled: its output is all out. */

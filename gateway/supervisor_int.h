@@ -41,8 +41,8 @@ struct child {
 	unsigned		 restarts;
 	int			 asked_restart;	/* an admin's, not a crash */
 	int			 spare;		/* no room yet */
-	long long		 rss;		/* figures.c's, cached */
-	double			 rss_at;
+	long long		 rss;		/* figures.c's, refreshed by
+						 * the supervisor's timer */
 	struct child		*next;
 };
 
@@ -62,6 +62,8 @@ struct supervisor {
 	ev_timer		 refill;	/* tops the spares up */
 	int			 spare_fails;	/* quick deaths in a row */
 	double			 spares_paused_until;
+	ev_timer		 figures;	/* refreshes children's rss */
+	unsigned		 figures_tick;
 	struct cooldown		 cool[COOLDOWNS];
 	unsigned		 ncool;
 	struct supervisor_stats	 st;
