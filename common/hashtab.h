@@ -43,6 +43,17 @@ void		 hashtab_walk(struct hashtab *, void (*fn)(struct hnode *,
 		    void *), void *arg);
 void		 hashtab_free(struct hashtab *);	/* the buckets only */
 
+/*
+ * A loop over every node: n the node at hand, next a struct hnode * the
+ * loop keeps.  The body may remove n (not others) and must not insert
+ * (a growing table moves its chains).  `break` leaves one chain only.
+ */
+#define hashtab_foreach(t, n, next)					\
+	for (size_t hashtab_i_ = 0; hashtab_i_ < (t)->nbuckets;		\
+	    hashtab_i_++)						\
+		for ((n) = (t)->buckets[hashtab_i_];			\
+		    (n) != NULL && (((next) = (n)->next), 1); (n) = (next))
+
 /* A 64-bit id spread over the bits (splitmix64's finisher). */
 static inline uint64_t
 hash_u64(uint64_t x)

@@ -38,8 +38,6 @@ void	log_vemit(int level, int with_errno, const char *fmt, va_list ap);
 		log_emit((lvl), (errn), __VA_ARGS__);			\
 } while (0)
 
-#define log_error(...)	LOG_AT(LOG_LEVEL_ERROR, 1, __VA_ARGS__)
-#define log_errorx(...)	LOG_AT(LOG_LEVEL_ERROR, 0, __VA_ARGS__)
 #define log_warn(...)	LOG_AT(LOG_LEVEL_WARN, 1, __VA_ARGS__)
 #define log_warnx(...)	LOG_AT(LOG_LEVEL_WARN, 0, __VA_ARGS__)
 #define log_info(...)	LOG_AT(LOG_LEVEL_INFO, 0, __VA_ARGS__)

@@ -19,7 +19,7 @@
 #include "bounds.h"
 #include "buf.h"
 #include "checks.h"
-#include "coupapi.h"
+#include "api/coupapi.h"
 #include "gateway.h"
 #include "log.h"
 #include "sio_server.h"

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "autoconfig.h"
-#include "cluster.h"
+#include "peers.h"
 #include "control.h"
 #include "eio_server.h"
 #include "gateway.h"
@@ -398,7 +398,7 @@ cmd_show_config(struct gateway *gw, const struct control_req *req)
 static cJSON *
 cmd_cluster(struct gateway *gw, const struct control_req *req)
 {
-	cJSON *d = cluster_status();
+	cJSON *d = peers_status(gw);
 
 	if (d == NULL)
 		return err_answer("FAILED", "this gateway runs alone "

@@ -12,11 +12,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "cluster.h"
-#include "coupapi.h"
+#include "api/coupapi.h"
 #include "figures.h"
 #include "gateway.h"
 #include "httpd.h"
+#include "peers.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
@@ -134,7 +134,7 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	    "fork to HELLO of a room process.", st.start_ms_max / 1000);
 	prom(&b, "coup_uptime_seconds", "gauge", "Seconds since start.",
 	    uptime(gw));
-	cluster_prometheus(&b);
+	peers_prometheus(gw, &b);
 	httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    b.data, b.len);
 	buf_free(&b);
@@ -147,9 +147,9 @@ add_room_detail(struct room *r, void *arg)
 
 	cJSON_AddStringToObject(d, "name", r->name);
 	cJSON_AddNumberToObject(d, "participants", r->count);
-	if (cluster_active())
+	if (peers_active(r->gw))
 		cJSON_AddNumberToObject(d, "remoteParticipants",
-		    cluster_remote_count(r->name));
+		    peers_remote_count(r->gw, r->name));
 	cJSON_AddItemToArray(arg, d);
 }
 
@@ -188,7 +188,7 @@ metrics(struct httpd_req *req, void *arg)
 	cJSON_AddNumberToObject(r, "processes", st.spares);
 	cJSON_AddNumberToObject(r, "ready", st.spares_ready);
 	cJSON_AddNumberToObject(o, "uptime", uptime(gw));
-	if ((g = cluster_status()) != NULL)
+	if ((g = peers_status(gw)) != NULL)
 		cJSON_AddItemToObject(o, "cluster", g);
 	respond_json(req, o);
 }

@@ -22,13 +22,13 @@
 #include <string.h>
 
 #include "checks.h"
-#include "cluster.h"
-#include "coupapi.h"
+#include "api/coupapi.h"
 #include "event_queue.h"
 #include "ipc.h"
 #include "json.h"
 #include "events.h"
 #include "log.h"
+#include "peers.h"
 #include "ratelimit.h"
 #include "replies.h"
 #include "rooms.h"
@@ -226,7 +226,7 @@ forward(struct ctx *x, struct room *r, int event, int guest)
 		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 		return -1;
 	}
-	cluster_event(x->gw, r->name, x->c, event, guest, x->msg_id, x->p,
+	peers_event(x->gw, r->name, x->c, event, guest, x->msg_id, x->p,
 	    x->raw, x->raw_len, x->bins);
 	return 0;
 }
@@ -411,13 +411,13 @@ struct admission {
 };
 
 static void
-admitted(void *arg, int result)
+admitted(void *arg, enum peers_admit result)
 {
 	struct admission *a = arg;
 	struct ctx x;
 
 	if (resume(&a->h, &x) == 0) {
-		if (result == CLUSTER_FULL)
+		if (result == PEERS_FULL)
 			refuse(&x, "ROOM_FULL", "The video room is full");
 		else
 			a->then(&x, a->id);
@@ -438,7 +438,7 @@ admit(struct ctx *x, const char *room, unsigned max, const char *id,
 	hold(&a->h, x);
 	snprintf(a->id, sizeof(a->id), "%s", id);
 	a->then = then;
-	cluster_admit(x->gw, x->c, room, max, admitted, a);
+	peers_admit(x->gw, x->c, room, max, admitted, a);
 }
 
 /* ---------------------------------------------------------------- video */
@@ -479,7 +479,7 @@ join_video(struct ctx *x, const char *study)
 		succeed(x, "roomId", id);	/* already there */
 		return;
 	}
-	if ((r != NULL ? r->count : 0) + cluster_remote_count(name) >= max) {
+	if ((r != NULL ? r->count : 0) + peers_remote_count(x->gw, name) >= max) {
 		refuse(x, "ROOM_FULL", "The video room is full");
 		return;
 	}
@@ -490,7 +490,7 @@ join_video(struct ctx *x, const char *study)
 	/* (Leaving the old video room frees a place for the new one.) */
 	if (x->c->video == NULL && !may_join(x, name))
 		return;
-	if (cluster_active())
+	if (peers_active(x->gw))
 		admit(x, name, max, id, enter_video);
 	else
 		enter_video(x, id);
@@ -587,7 +587,7 @@ relay(struct ctx *x, int event, const char *field)
 	field_id(x, "to", to);
 	target = client_by_socket(x->gw, to);
 	if (x->c->video != NULL && target == NULL &&
-	    cluster_has_member(x->c->video->room->name, to)) {
+	    peers_has_member(x->gw, x->c->video->room->name, to)) {
 		/* On another gateway: its own room process delivers it. */
 		if (forward(x, x->c->video->room, event, 0) == 0)
 			succeed(x, NULL, NULL);
@@ -705,7 +705,7 @@ study_deliver(struct ctx *x, const char *study)
 	if (r != NULL && r->count > 0 && forward(x, r, event, guest) < 0)
 		return;
 	if (r == NULL || r->count == 0)
-		cluster_event(x->gw, name, x->c, event, guest, x->msg_id,
+		peers_event(x->gw, name, x->c, event, guest, x->msg_id,
 		    x->p, x->raw, x->raw_len, x->bins);
 	if (event == IPC_EV_CHAT_SEND_MESSAGE) {
 		cJSON *sent = cJSON_CreateObject();
@@ -797,7 +797,7 @@ join_study(struct ctx *x, const char *study)
 		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
 	else if (!may_join(x, name))
 		return;
-	else if (cluster_active())
+	else if (peers_active(x->gw))
 		admit(x, name, 0, study, enter_study);
 	else
 		enter_study(x, study);

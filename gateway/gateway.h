@@ -3,7 +3,8 @@
  *
  * One struct gateway per process, built by main.c: the loop, the
  * configuration, the protocol servers, the CoUp API client, the room
- * supervisor, and the figures /metrics reports.
+ * supervisor, the peers' hooks (multi-server mode), and the figures
+ * /metrics reports.
  */
 #ifndef COUP_GATEWAY_H
 #define COUP_GATEWAY_H
@@ -18,6 +19,7 @@
 
 struct control;
 struct coupapi;
+struct peer_hooks;
 struct httpd;
 struct sio_server;
 struct sio_nsp;
@@ -44,6 +46,10 @@ struct gateway {
 	struct sio_nsp		*nsp;		/* "/" */
 	struct coupapi		*api;
 	struct supervisor	*supervisor;	/* the room processes */
+	struct {
+		const struct peer_hooks	*hooks;	/* peers.h; NULL: alone */
+		void			*ctx;
+	}			 peers;
 	double			 started;	/* monotonic seconds */
 	struct gateway_stats	 stats;
 	struct control		*control;
@@ -59,7 +65,7 @@ struct gateway {
 };
 
 /*
- * main.c: re-read the configuration (SIGHUP, coupctl reload) and apply
+ * lifecycle.c: re-read the configuration (SIGHUP, coupctl reload) and apply
  * what may change at run time.  changed and restart (JSON arrays, may be
  * NULL) get the keys applied and the keys that need a restart.  -1 with
  * err set if the new configuration is invalid (nothing is applied).
@@ -69,6 +75,9 @@ int	gateway_reload(struct gateway *, cJSON *changed, cJSON *restart,
 /* SIGTERM, coupctl drain: stop taking clients, let everyone go, exit
  * within DRAIN_TIMEOUT_MS. */
 void	gateway_drain(struct gateway *, const char *why);
+/* The CoUp API client's options, from the configuration. */
+struct coupapi_opts;
+void	gateway_api_opts(const struct config *, struct coupapi_opts *);
 
 /* endpoints.c: /health, /metrics, /metrics/prometheus. */
 void	endpoints_register(struct gateway *);

@@ -17,14 +17,15 @@
 
 #include "autoconfig.h"
 #include "config.h"
+#include "api/coupapi.h"
+#include "cluster/cluster.h"
 #include "control.h"
-#include "cluster.h"
-#include "coupapi.h"
 #include "daemon.h"
 #include "gateway.h"
 #include "httpd.h"
 #include "events.h"
 #include "log.h"
+#include "peers.h"
 #include "rooms.h"
 #include "runfile.h"
 #include "sio_server.h"
@@ -48,112 +49,6 @@ raise_nofile(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		log_debug("open files limit %llu",
 		    (unsigned long long)rl.rlim_cur);
-}
-
-static void
-api_opts(const struct config *cfg, struct coupapi_opts *ao)
-{
-	ao->base_url = config_str(cfg, CFG_NEXTJS_URL);
-	ao->timeout_ms = (int)config_int(cfg, CFG_AUTH_TIMEOUT_MS);
-	ao->auth_cache_ttl = (int)config_int(cfg, CFG_AUTH_CACHE_TTL);
-	ao->member_cache_ttl = (int)config_int(cfg, CFG_MEMBER_CACHE_TTL);
-}
-
-int
-gateway_reload(struct gateway *gw, cJSON *changed, cJSON *restart,
-    char *err, size_t errlen)
-{
-	struct config fresh;
-	struct config_cli cli;
-	struct coupapi_opts ao;
-
-	if (config_load(&fresh, gw->argc, gw->argv, &cli, err, errlen) < 0) {
-		log_warnx("reload: configuration not reloaded: %s", err);
-		config_free(&fresh);
-		return -1;
-	}
-	for (int k = 0; k < CFG__COUNT; k++) {
-		const char *a = config_str(&gw->cfg, k);
-		const char *b = config_str(&fresh, k);
-		const char *name = config_defs[k].name;
-
-		if ((a == NULL) == (b == NULL) && (a == NULL ||
-		    strcmp(a, b) == 0))
-			continue;
-		if (!config_defs[k].reloadable) {
-			log_warnx("reload: %s changed but needs a restart",
-			    name);
-			if (restart != NULL)
-				cJSON_AddItemToArray(restart,
-				    cJSON_CreateString(name));
-			continue;
-		}
-		log_info("reload: %s is now %s", name, b ? b : "(unset)");
-		config_set(&gw->cfg, k, b, fresh.v[k].src, err, errlen);
-		if (changed != NULL)
-			cJSON_AddItemToArray(changed, cJSON_CreateString(name));
-	}
-	config_free(&fresh);
-	log_set_level(log_level_from_name(config_str(&gw->cfg, CFG_LOG_LEVEL)));
-	supervisor_set_log_level(gw->supervisor, log_level_current);
-	httpd_set_origins(gw->httpd, config_str(&gw->cfg, CFG_ALLOWED_ORIGINS));
-	supervisor_set_spares(gw->supervisor, gw->draining ? 0 :
-	    (unsigned)config_int(&gw->cfg, CFG_ROOM_SPARES));
-	api_opts(&gw->cfg, &ao);
-	coupapi_set_opts(gw->api, &ao);
-	return 0;
-}
-
-/* Every client gone and every room process exited: done. */
-static void
-drain_check(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct gateway *gw = w->data;
-	struct supervisor_stats st;
-
-	supervisor_stats(gw->supervisor, &st);
-	if (eio_server_count(sio_server_engine(gw->sio)) == 0 &&
-	    st.processes == 0 && st.spares == 0) {
-		log_info("drained");
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
-	if (ev_now(loop) - gw->started_drain >= gw->drain_secs) {
-		log_warnx("drain: %u sessions and %u room processes left "
-		    "after %.1f s; stopping anyway",
-		    eio_server_count(sio_server_engine(gw->sio)),
-		    st.processes + st.spares,
-		    gw->drain_secs);
-		ev_break(loop, EVBREAK_ALL);
-	}
-}
-
-void
-gateway_drain(struct gateway *gw, const char *why)
-{
-	struct eio_server *eio = sio_server_engine(gw->sio);
-
-	if (gw->draining) {
-		ev_break(gw->loop, EVBREAK_ALL);	/* asked twice: now */
-		return;
-	}
-	gw->draining = 1;
-	gw->drain_secs = config_int(&gw->cfg, CFG_DRAIN_TIMEOUT_MS) / 1000.0;
-	gw->started_drain = ev_now(gw->loop);
-	log_info("%s: draining: refusing new clients, closing %u sessions, "
-	    "at most %.1f s", why, eio_server_count(eio), gw->drain_secs);
-	eio_server_refuse_new(eio, 1);
-	/* The rooms empty now: no idle grace for their processes. */
-	config_set(&gw->cfg, CFG_ROOM_IDLE_TIMEOUT, "0", CONFIG_SRC_DEFAULT,
-	    NULL, 0);
-	/* An Engine.IO close: socket.io clients see "transport close" and
-	 * reconnect, to another gateway behind the load balancer. */
-	eio_server_close_all(eio, "server draining");
-	rooms_retire_empty(gw);
-	supervisor_set_spares(gw->supervisor, 0);	/* none while draining */
-	ev_timer_init(&gw->drain_timer, drain_check, 0.05, 0.05);
-	gw->drain_timer.data = gw;
-	ev_timer_start(gw->loop, &gw->drain_timer);
 }
 
 static void
@@ -253,7 +148,7 @@ main(int argc, char **argv)
 	gw.started = timestamp_mono();
 	gw.development = strcmp(config_str(&gw.cfg, CFG_NODE_ENV),
 	    "development") == 0;
-	api_opts(&gw.cfg, &ao);
+	gateway_api_opts(&gw.cfg, &ao);
 	gw.api = coupapi_new(gw.loop, &ao);
 	rooms_init(&gw);
 	cluster_start(&gw);
@@ -274,7 +169,8 @@ main(int argc, char **argv)
 	ho.max_body = eo.max_payload;
 	ho.allowed_origins = config_str(&gw.cfg, CFG_ALLOWED_ORIGINS);
 	ho.allow_same_origin = demo_enabled(&gw);
-	gw.httpd = httpd_new(gw.loop, &ho, sio_server_engine(gw.sio));
+	gw.httpd = httpd_new(gw.loop, &ho, eio_server_transport(),
+	    sio_server_engine(gw.sio));
 	if (gw.httpd == NULL)
 		fatalx("cannot start the HTTP server");
 	endpoints_register(&gw);
@@ -309,7 +205,7 @@ main(int argc, char **argv)
 	ev_run(gw.loop, 0);
 
 	log_info("stopped");
-	cluster_stop(&gw);
+	peers_stop(&gw);
 	control_stop(&gw);
 	runfile_close(&gw.pid_file);
 	if (gw.run_dir >= 0)

@@ -11,35 +11,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
 #include "ipc.h"
 #include "ipc_msg.h"
 #include "siphash.h"
 #include "log.h"
+#include "peers.h"
 #include "replies.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
-#define ROOM_BUCKETS	1024	/* power of two */
-
-static struct room *buckets[ROOM_BUCKETS];
-static unsigned nrooms;
-
-static unsigned
-name_hash(const char *s)
-{
-	return hash_keyed_str(s) & (ROOM_BUCKETS - 1);
-}
+/* Every room, by name: names are chosen by clients, hence the keyed
+ * hash (hashtab.h). */
+static struct hashtab by_name = HASHTAB_INIT;
 
 struct room *
 room_find(struct gateway *gw, const char *name)
 {
-	struct room *r;
+	uint64_t h = hash_keyed_str(name);
 
-	for (r = buckets[name_hash(name)]; r != NULL; r = r->hnext)
-		if (strcmp(r->name, name) == 0)
+	for (struct hnode *n = hashtab_chain(&by_name, h); n; n = n->next) {
+		struct room *r = hashtab_entry(n, struct room, hnode);
+
+		if (n->hash == h && strcmp(r->name, name) == 0)
 			return r;
+	}
 	return NULL;
 }
 
@@ -52,22 +48,31 @@ static void	room_free(struct room *);
  * for everyone.  At the cap, an empty room waiting out its idle time is
  * closed first; a join of a room that exists is never refused here.
  */
+static void
+close_one_idle(struct hnode *n, void *arg)
+{
+	struct room *r = hashtab_entry(n, struct room, hnode);
+	int *closed = arg;
+
+	if (!*closed && r->count == 0 && ev_is_active(&r->idle)) {
+		log_debug("room %s: closed early, MAX_ROOMS reached", r->name);
+		room_free(r);
+		*closed = 1;
+	}
+}
+
 int
 rooms_may_open(struct gateway *gw, const char *name)
 {
 	static double warned = -1e9;
 	unsigned max = (unsigned)config_int(&gw->cfg, CFG_MAX_ROOMS);
+	int closed = 0;
 
-	if (nrooms < max || room_find(gw, name) != NULL)
+	if (by_name.count < max || room_find(gw, name) != NULL)
 		return 1;
-	for (unsigned b = 0; b < ROOM_BUCKETS; b++)
-		for (struct room *r = buckets[b]; r != NULL; r = r->hnext)
-			if (r->count == 0 && ev_is_active(&r->idle)) {
-				log_debug("room %s: closed early, MAX_ROOMS "
-				    "reached", r->name);
-				room_free(r);
-				return 1;
-			}
+	hashtab_walk(&by_name, close_one_idle, &closed);
+	if (closed)
+		return 1;
 	if (ev_now(gw->loop) - warned >= 10) {
 		warned = ev_now(gw->loop);
 		log_warnx("rooms: MAX_ROOMS (%u) reached and none is empty; "
@@ -91,7 +96,6 @@ struct room *
 room_get(struct gateway *gw, const char *name)
 {
 	struct room *r = room_find(gw, name);
-	unsigned b;
 
 	if (r != NULL)
 		return r;
@@ -103,10 +107,7 @@ room_get(struct gateway *gw, const char *name)
 	r->kind = strncmp(name, "video:", 6) == 0 ? ROOM_VIDEO : ROOM_STUDY;
 	ev_init(&r->idle, on_idle);
 	r->idle.data = r;
-	b = name_hash(name);
-	r->hnext = buckets[b];
-	buckets[b] = r;
-	nrooms++;
+	hashtab_insert(&by_name, &r->hnode, hash_keyed_str(name));
 	r->child = child_start(gw->supervisor, r->name, r);
 	return r;
 }
@@ -114,14 +115,7 @@ room_get(struct gateway *gw, const char *name)
 static void
 room_free(struct room *r)
 {
-	struct room **pp = &buckets[name_hash(r->name)];
-
-	for (; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == r) {
-			*pp = r->hnext;
-			break;
-		}
-	nrooms--;
+	hashtab_remove(&by_name, &r->hnode);
 	ev_timer_stop(r->gw->loop, &r->idle);
 	if (r->child != NULL)
 		child_retire(r->child);
@@ -200,7 +194,7 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 		c->video = m;
 	user_room_ref(c->owner, r, +1);
 	ev_timer_stop(r->gw->loop, &r->idle);
-	cluster_member_joined(m);
+	peers_member_joined(r->gw, m);
 	return 0;
 }
 
@@ -251,7 +245,7 @@ room_leave(struct membership *m, int reason)
 	if (c->video == m)
 		c->video = NULL;
 	user_room_ref(c->owner, r, -1);
-	cluster_member_left(r, c, reason);
+	peers_member_left(r->gw, r, c, reason);
 	free(m);
 	if (r->count == 0) {
 		double secs = (double)config_int(&r->gw->cfg,
@@ -330,33 +324,48 @@ room_idle_check(struct room *r)
 	}
 }
 
+struct foreach {
+	void	(*fn)(struct room *, void *);
+	void	*arg;
+};
+
+static void
+foreach_one(struct hnode *n, void *arg)
+{
+	struct foreach *f = arg;
+
+	f->fn(hashtab_entry(n, struct room, hnode), f->arg);
+}
+
 void
 rooms_foreach(struct gateway *gw, void (*fn)(struct room *, void *),
     void *arg)
 {
-	for (unsigned b = 0; b < ROOM_BUCKETS; b++)
-		for (struct room *r = buckets[b]; r != NULL; r = r->hnext)
-			fn(r, arg);
+	struct foreach f = { fn, arg };
+
+	hashtab_walk(&by_name, foreach_one, &f);
 }
 
 unsigned
 rooms_count(struct gateway *gw)
 {
-	return nrooms;
+	return (unsigned)by_name.count;
+}
+
+static void
+retire_if_empty(struct hnode *n, void *arg)
+{
+	struct room *r = hashtab_entry(n, struct room, hnode);
+
+	(void)arg;
+	if (r->count == 0)
+		room_free(r);
 }
 
 void
 rooms_retire_empty(struct gateway *gw)
 {
-	for (unsigned b = 0; b < ROOM_BUCKETS; b++) {
-		struct room *r = buckets[b], *next;
-
-		for (; r != NULL; r = next) {
-			next = r->hnext;
-			if (r->count == 0)
-				room_free(r);
-		}
-	}
+	hashtab_walk(&by_name, retire_if_empty, NULL);
 }
 
 /* ---------------------------------------------------------------- the
@@ -403,7 +412,7 @@ replay(void *arg, void (*push)(void *, uint64_t, const void *, size_t),
 		push(parg, r->members[i]->client->conn, b.data, b.len);
 	}
 	buf_free(&b);
-	cluster_replay(r, push, parg);
+	peers_replay(r->gw, r, push, parg);
 }
 
 /* Its process keeps dying at start: members told, then dropped. */
@@ -442,24 +451,29 @@ rooms_init(struct gateway *gw)
 	};
 	struct supervisor_opts o = {
 		config_str(&gw->cfg, CFG_ROOMD_PATH), gw->syslog,
-		(unsigned)config_int(&gw->cfg, CFG_ROOM_SPARES),
 	};
 
 	gw->supervisor = supervisor_new(gw->loop, &o, &ops);
+	spares_attach(gw->supervisor,
+	    (unsigned)config_int(&gw->cfg, CFG_ROOM_SPARES));
+}
+
+static void
+empty_and_free(struct hnode *n, void *arg)
+{
+	struct room *r = hashtab_entry(n, struct room, hnode);
+
+	(void)arg;
+	while (r->count > 0)
+		room_leave(r->members[r->count - 1], IPC_LEAVE_DISCONNECT);
+	room_free(r);
 }
 
 void
 rooms_shutdown(struct gateway *gw)
 {
-	for (unsigned b = 0; b < ROOM_BUCKETS; b++)
-		while (buckets[b] != NULL) {
-			struct room *r = buckets[b];
-
-			while (r->count > 0)
-				room_leave(r->members[r->count - 1],
-				    IPC_LEAVE_DISCONNECT);
-			room_free(r);
-		}
+	hashtab_walk(&by_name, empty_and_free, NULL);
+	hashtab_free(&by_name);
 	supervisor_free(gw->supervisor);
 	gw->supervisor = NULL;
 }

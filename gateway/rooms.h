@@ -16,6 +16,7 @@
 
 #include "clients.h"
 #include "gateway.h"
+#include "hashtab.h"
 #include "supervisor.h"
 
 struct room;
@@ -42,7 +43,7 @@ struct room {
 	unsigned		 count, cap;
 	struct child		*child;
 	ev_timer		 idle;
-	struct room		*hnext;
+	struct hnode		 hnode;		/* rooms.c's table, by name */
 };
 
 void		 rooms_init(struct gateway *);

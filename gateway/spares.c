@@ -21,7 +21,9 @@
  */
 #define SPARE_REFILL_DELAY	0.005
 
-struct child *
+static void	spares_refill(struct supervisor *, double after);
+
+static struct child *
 spare_take(struct supervisor *s)
 {
 	struct child **pp, *c;
@@ -40,7 +42,7 @@ spare_take(struct supervisor *s)
  * The process of spare `sp` becomes `c`'s: its channel, its pid (and the
  * watcher that reaps it), and from now its life counts as c's.
  */
-void
+static void
 spare_adopt(struct child *c, struct child *sp)
 {
 	struct supervisor *s = c->sup;
@@ -64,7 +66,7 @@ spare_adopt(struct child *c, struct child *sp)
 	spares_refill(s, SPARE_REFILL_DELAY);
 }
 
-void
+static void
 spares_refill(struct supervisor *s, double after)
 {
 	if (ev_is_active(&s->refill) &&
@@ -121,7 +123,7 @@ supervisor_set_spares(struct supervisor *s, unsigned n)
  * whose processes die at once (a broken install) must not become a fork
  * loop, so such deaths pause the pool.
  */
-void
+static void
 spare_died(struct child *c)
 {
 	struct supervisor *s = c->sup;
@@ -158,9 +160,18 @@ spare_died(struct child *c)
 	spares_refill(s, ROOM_COOLDOWN_SECS);
 }
 
+static const struct spare_pool pool = {
+	.take = spare_take,
+	.adopt = spare_adopt,
+	.died = spare_died,
+	.retry = spares_refill,
+};
+
 void
-spares_init(struct supervisor *s)
+spares_attach(struct supervisor *s, unsigned n)
 {
+	s->pool = &pool;
+	s->spares_want = n;
 	/* The first spares start once the loop runs (after daemonizing). */
 	ev_init(&s->refill, on_refill);
 	s->refill.data = s;

@@ -386,7 +386,7 @@ child_died(struct child *c)
 
 	ev_timer_stop(s->loop, &c->timer);
 	if (c->spare) {
-		spare_died(c);
+		s->pool->died(c);	/* only a pool makes spares */
 		return;
 	}
 	describe_status(c->status, why, sizeof(why));
@@ -492,8 +492,8 @@ spawn(struct child *c)
 	int sv[2];
 	pid_t pid;
 
-	if (!c->spare && (sp = spare_take(s)) != NULL) {
-		spare_adopt(c, sp);
+	if (!c->spare && s->pool != NULL && (sp = s->pool->take(s)) != NULL) {
+		s->pool->adopt(c, sp);
 		flush(c);
 		return;
 	}
@@ -528,7 +528,7 @@ retry:
 	if (c->spare) {
 		/* No room waits for it: let the pool try again later. */
 		child_free(c);
-		spares_refill(s, 1.0);
+		s->pool->retry(s, 1.0);
 		return;
 	}
 	/* Out of descriptors or processes: try again shortly. */
@@ -733,14 +733,12 @@ supervisor_new(struct ev_loop *loop, const struct supervisor_opts *o,
 	s->loop = loop;
 	s->ops = *ops;
 	s->syslog = o->syslog;
-	s->spares_want = o->spares;
 	s->roomd = find_roomd(o->roomd_path);
 	ev_timer_init(&s->figures, on_figures_tick,
 	    FIGURES_REFRESH_SECS / FIGURES_SLICES,
 	    FIGURES_REFRESH_SECS / FIGURES_SLICES);
 	s->figures.data = s;
 	ev_timer_start(loop, &s->figures);
-	spares_init(s);
 	return s;
 }
 

@@ -47,7 +47,6 @@ struct supervisor_ops {
 struct supervisor_opts {
 	const char	*roomd_path;	/* "" or NULL: next to us, else libexec */
 	int		 syslog;	/* room processes log there too */
-	unsigned	 spares;	/* ROOM_SPARES */
 };
 
 struct supervisor *supervisor_new(struct ev_loop *,
@@ -96,7 +95,9 @@ struct supervisor_stats {
 void		 supervisor_stats(struct supervisor *, struct supervisor_stats *);
 /* coupctl log-level or a reload: tell every room process. */
 void		 supervisor_set_log_level(struct supervisor *, int level);
-/* ROOM_SPARES changed (0 while draining): grow or shrink the pool. */
+/* spares.c: keep n processes started ahead of need (ROOM_SPARES);
+ * then, when it changes (0 while draining), grow or shrink the pool. */
+void		 spares_attach(struct supervisor *, unsigned n);
 void		 supervisor_set_spares(struct supervisor *, unsigned);
 
 #endif

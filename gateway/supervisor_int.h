@@ -1,7 +1,9 @@
 /*
- * supervisor_int.h - what the two halves of the room-process mechanism
- * share: supervisor.c (one process's life) and spares.c (the pool of
- * processes started ahead of need).  Not for the rest of the gateway,
+ * supervisor_int.h - what the room-process mechanism shares with the
+ * pool of processes started ahead of need: supervisor.c (one process's
+ * life) and spares.c (the pool, above it).  supervisor.c calls the pool
+ * only through the hooks spares_attach() registers (struct spare_pool),
+ * so the two never call each other.  Not for the rest of the gateway,
  * which sees supervisor.h only.
  */
 #ifndef COUP_SUPERVISOR_INT_H
@@ -46,6 +48,18 @@ struct child {
 	struct child		*next;
 };
 
+/* What the mechanism asks of the pool (spares.c). */
+struct spare_pool {
+	/* A ready spare, taken out of the pool; NULL if none. */
+	struct child	*(*take)(struct supervisor *);
+	/* Spare sp's process becomes c's (sp is freed). */
+	void		 (*adopt)(struct child *c, struct child *sp);
+	/* A spare's process is gone (c is freed). */
+	void		 (*died)(struct child *);
+	/* A spare could not be started: try again after that long. */
+	void		 (*retry)(struct supervisor *, double after);
+};
+
 struct cooldown {
 	char		 name[BOUND_ROOM_NAME + 1];	/* the whole name */
 	double		 until;
@@ -58,6 +72,7 @@ struct supervisor {
 	int			 syslog;
 	struct child		*children;
 	struct child		*spares;	/* starting, ready or retiring */
+	const struct spare_pool	*pool;		/* NULL: no pool */
 	unsigned		 spares_want;
 	ev_timer		 refill;	/* tops the spares up */
 	int			 spare_fails;	/* quick deaths in a row */
@@ -76,11 +91,5 @@ void		 child_free(struct child *);
 void		 spawn(struct child *);
 void		 describe_status(int status, char *out, size_t n);
 
-/* spares.c */
-struct child	*spare_take(struct supervisor *);
-void		 spare_adopt(struct child *, struct child *spare);
-void		 spare_died(struct child *);
-void		 spares_refill(struct supervisor *, double after);
-void		 spares_init(struct supervisor *);
 
 #endif

@@ -662,9 +662,10 @@ post_gone(struct httpd_req *req, void *arg)
  * one active POST from now until its body is complete: a second one in the
  * meantime would reorder the client's packets, so the spec closes.
  */
-void
-eio_http_post_begin(struct eio_server *s, struct httpd_req *req)
+static void
+eio_http_post_begin(void *srv, struct httpd_req *req)
 {
+	struct eio_server *s = srv;
 	struct eio_session *se = session_find(s, httpd_arg(req, "sid"));
 	const char *eio = httpd_arg(req, "EIO");
 	const char *transport = httpd_arg(req, "transport");
@@ -720,9 +721,10 @@ polling_post(struct eio_session *se, struct httpd_req *req)
 	session_unref(se);
 }
 
-void
-eio_http_request(struct eio_server *s, struct httpd_req *req)
+static void
+eio_http_request(void *srv, struct httpd_req *req)
 {
+	struct eio_server *s = srv;
 	const char *eio = httpd_arg(req, "EIO");
 	const char *transport = httpd_arg(req, "transport");
 	const char *sid = httpd_arg(req, "sid");
@@ -763,10 +765,12 @@ eio_http_request(struct eio_server *s, struct httpd_req *req)
 
 /* ---------------------------------------------------------------- websocket */
 
-int
-eio_ws_check(struct eio_server *s, const char *eio, const char *transport,
+static int
+eio_ws_check(void *srv, const char *eio, const char *transport,
     const char *sid)
 {
+	struct eio_server *s = srv;
+
 	if (eio == NULL || strcmp(eio, "4") != 0)
 		return 400;
 	if (transport == NULL || strcmp(transport, "websocket") != 0)
@@ -778,10 +782,10 @@ eio_ws_check(struct eio_server *s, const char *eio, const char *transport,
 	return session_find(s, sid) == NULL ? 400 : 0;
 }
 
-struct eio_session *
-eio_ws_open(struct eio_server *s, struct lws *wsi, const char *sid,
-    const char *peer)
+static void *
+eio_ws_open(void *srv, struct lws *wsi, const char *sid, const char *peer)
 {
+	struct eio_server *s = srv;
 	struct eio_session *se;
 	char json[256];
 
@@ -836,10 +840,11 @@ probe_frame(struct eio_session *se, const struct eio_packet *p)
 	se->probing = 0;
 }
 
-void
-eio_ws_receive(struct eio_session *se, struct lws *wsi, const void *in,
-    size_t len, int binary, int first, int final)
+static void
+eio_ws_receive(void *sess, struct lws *wsi, const void *in, size_t len,
+    int binary, int first, int final)
 {
+	struct eio_session *se = sess;
 	struct eio_packet p;
 
 	if (se->closed || se->ws != wsi)
@@ -883,9 +888,10 @@ eio_ws_receive(struct eio_session *se, struct lws *wsi, const void *in,
 	session_unref(se);
 }
 
-int
-eio_ws_writeable(struct eio_session *se, struct lws *wsi)
+static int
+eio_ws_writeable(void *sess, struct lws *wsi)
 {
+	struct eio_session *se = sess;
 	struct eio_msg *m;
 	int n;
 
@@ -920,9 +926,11 @@ eio_ws_writeable(struct eio_session *se, struct lws *wsi)
 	return 0;
 }
 
-void
-eio_ws_closed(struct eio_session *se, struct lws *wsi)
+static void
+eio_ws_closed(void *sess, struct lws *wsi)
 {
+	struct eio_session *se = sess;
+
 	if (se->closed || se->ws != wsi)
 		return;
 	se->ws = NULL;
@@ -933,6 +941,17 @@ eio_ws_closed(struct eio_session *se, struct lws *wsi)
 		return;
 	}
 	session_close(se, "transport close", "1");
+}
+
+const struct httpd_transport *
+eio_server_transport(void)
+{
+	static const struct httpd_transport t = {
+		eio_http_request, eio_http_post_begin, eio_ws_check,
+		eio_ws_open, eio_ws_receive, eio_ws_writeable, eio_ws_closed,
+	};
+
+	return &t;
 }
 
 /* ---------------------------------------------------------------- server */

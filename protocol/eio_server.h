@@ -78,22 +78,9 @@ const char	*eio_session_peer(const struct eio_session *);
 void		*eio_session_data(const struct eio_session *);
 void		 eio_session_set_data(struct eio_session *, void *);
 
-/* ---- transport hooks, called by httpd.c only ---- */
-
-/* A GET or (complete) POST on the Engine.IO path. */
-void	eio_http_request(struct eio_server *, struct httpd_req *);
-/* A POST whose body is still to come. */
-void	eio_http_post_begin(struct eio_server *, struct httpd_req *);
-/* A WebSocket upgrade asks to join: 0 to allow, else an HTTP status. */
-int	eio_ws_check(struct eio_server *, const char *eio, const char *transport,
-	    const char *sid);
-/* The upgrade happened; returns the session (NULL: close the socket). */
-struct eio_session *eio_ws_open(struct eio_server *, struct lws *,
-	    const char *sid, const char *peer);
-void	eio_ws_receive(struct eio_session *, struct lws *, const void *,
-	    size_t, int binary, int first, int final);
-/* Write what is queued; returns -1 to have the WebSocket closed. */
-int	eio_ws_writeable(struct eio_session *, struct lws *);
-void	eio_ws_closed(struct eio_session *, struct lws *);
+/* What httpd calls on the Engine.IO path (httpd_new(), with the
+ * eio_server as its srv). */
+struct httpd_transport;
+const struct httpd_transport *eio_server_transport(void);
 
 #endif

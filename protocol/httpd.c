@@ -9,11 +9,12 @@
  * accepting a moment, and say so once in a while.
  *
  * Plain HTTP requests become struct httpd_req: requests on the Engine.IO
- * path go to eio_server once their body is in, others to the routes the
- * application registered.  Answers are written from the WRITEABLE callback
+ * path go to the transport (struct httpd_transport: eio_server's) once
+ * their body is in, others to the routes the application registered.  Answers are written from the WRITEABLE callback
  * in slices, so a large long-polling payload never blocks the loop.
  * WebSocket upgrades on the Engine.IO path are checked here (query, Origin)
- * and then handed to eio_server frame by frame.
+ * and then handed to the transport frame by frame; httpd never calls
+ * eio_server.c by name, so the layer above stays above.
  *
  * lws's timers fire late on libev (see the stack notes), so every timeout
  * that matters is an ev_timer: the request deadline here (a request's
@@ -37,7 +38,6 @@
 
 #include <libwebsockets.h>
 
-#include "eio_server.h"
 #include "httpd.h"
 #include "log.h"
 
@@ -81,7 +81,8 @@ struct httpd {
 	struct ev_loop		*loop;
 	struct lws_context	*ctx;
 	struct lws_vhost	*vhost;
-	struct eio_server	*eio;
+	const struct httpd_transport *tr;	/* on the Engine.IO path */
+	void			*srv;
 	char			*engine_path;	/* "/socket.io/" */
 	size_t			 engine_len;	/* without trailing '/' */
 	size_t			 max_body;
@@ -108,7 +109,7 @@ struct httpd {
 /* Per-connection storage that lws allocates for every wsi. */
 struct conn {
 	struct httpd_req	*req;		/* HTTP transaction in progress */
-	struct eio_session	*sess;		/* WebSocket: its session */
+	void			*sess;		/* WebSocket: its session */
 	uint16_t		 close_code;	/* WebSocket: close when set */
 	uint8_t			 established;
 };
@@ -618,7 +619,7 @@ on_http(struct httpd *h, struct lws *wsi, struct conn *c, const char *path)
 	}
 	if (path_is_engine(h, req->path)) {
 		if (req->method != HTTPD_POST) {
-			eio_http_request(h->eio, req);
+			h->tr->request(h->srv, req);
 			return 0;
 		}
 		if (lws_hdr_total_length(wsi,
@@ -633,18 +634,18 @@ on_http(struct httpd *h, struct lws *wsi, struct conn *c, const char *path)
 		free(cl);
 		if (clen == 0) {
 			/* No body is coming: lws will not call us again. */
-			eio_http_request(h->eio, req);
+			h->tr->request(h->srv, req);
 			return 0;
 		}
 		if (clen > h->max_body) {
 			/* Refused before a byte of the body is read; the
-			 * session learns of it from eio_http_request. */
+			 * session learns of it from the transport's request. */
 			req->close_after = 1;
 			req->too_large = 1;
-			eio_http_request(h->eio, req);
+			h->tr->request(h->srv, req);
 			return 0;
 		}
-		eio_http_post_begin(h->eio, req);
+		h->tr->post_begin(h->srv, req);
 		return 0;	/* the body follows */
 	}
 	for (r = h->routes; r != NULL; r = r->next) {
@@ -678,7 +679,7 @@ on_http_body(struct httpd *h, struct conn *c, const void *in, size_t len)
 		req->close_after = 1;
 		req->too_large = 1;
 		buf_free(&req->body);
-		eio_http_request(h->eio, req);
+		h->tr->request(h->srv, req);
 		return -1;
 	}
 	buf_append(&req->body, in, len);
@@ -787,7 +788,7 @@ on_confirm_upgrade(struct httpd *h, struct lws *wsi, const char *proto)
 		return refuse_upgrade(wsi, 403);
 	query_read(wsi, &q);
 	sid = query_get(&q, "sid");
-	status = eio_ws_check(h->eio, query_get(&q, "EIO"),
+	status = h->tr->ws_check(h->srv, query_get(&q, "EIO"),
 	    query_get(&q, "transport"), sid && *sid ? sid : NULL);
 	query_free(&q);
 	return status ? refuse_upgrade(wsi, status) : 0;
@@ -805,7 +806,7 @@ on_ws_established(struct httpd *h, struct lws *wsi, struct conn *c)
 	sid = query_get(&q, "sid");
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	c->established = 1;
-	c->sess = eio_ws_open(h->eio, wsi, sid && *sid ? sid : NULL, peer);
+	c->sess = h->tr->ws_open(h->srv, wsi, sid && *sid ? sid : NULL, peer);
 	query_free(&q);
 	if (c->sess == NULL) {
 		/* The session exists but cannot take this socket (it already
@@ -857,7 +858,7 @@ httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		deadline_stop(wsi);
 		if (c->req != NULL && !c->req->answered)
-			eio_http_request(h->eio, c->req);
+			h->tr->request(h->srv, c->req);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return write_answer(h, wsi, c);
@@ -874,7 +875,7 @@ httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_RECEIVE:
 		if (c->sess == NULL)
 			return c->close_code ? -1 : 0;
-		eio_ws_receive(c->sess, wsi, in, len, lws_frame_is_binary(wsi),
+		h->tr->ws_receive(c->sess, wsi, in, len, lws_frame_is_binary(wsi),
 		    lws_is_first_fragment(wsi),
 		    lws_is_final_fragment(wsi) &&
 		    lws_remaining_packet_payload(wsi) == 0);
@@ -887,12 +888,12 @@ httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			}
 			return 0;
 		}
-		return eio_ws_writeable(c->sess, wsi);
+		return h->tr->ws_writeable(c->sess, wsi);
 	case LWS_CALLBACK_CLOSED:
 		/* Also fires for refused upgrades: only established ones
 		 * ever had a session. */
 		if (c->established && c->sess != NULL)
-			eio_ws_closed(c->sess, wsi);
+			h->tr->ws_closed(c->sess, wsi);
 		c->sess = NULL;
 		c->established = 0;
 		return 0;
@@ -1312,7 +1313,7 @@ httpd_destroy(struct httpd *h)
 
 struct httpd *
 httpd_new(struct ev_loop *loop, const struct httpd_opts *o,
-    struct eio_server *eio)
+    const struct httpd_transport *tr, void *srv)
 {
 	struct lws_context_creation_info info;
 	struct httpd *h;
@@ -1323,7 +1324,8 @@ httpd_new(struct ev_loop *loop, const struct httpd_opts *o,
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		fatal("calloc");
 	h->loop = loop;
-	h->eio = eio;
+	h->tr = tr;
+	h->srv = srv;
 	h->max_body = o->max_body;
 	h->request_timeout = o->request_timeout_ms / 1000.0;
 	h->reserve_fd = -1;

@@ -23,7 +23,6 @@
 #include "buf.h"
 
 struct httpd;
-struct eio_server;
 struct lws;
 
 enum httpd_method {
@@ -100,8 +99,34 @@ struct httpd_opts {
 
 typedef void (*httpd_handler)(struct httpd_req *, void *arg);
 
+/*
+ * The transport served on the Engine.IO path (eio_server_transport()
+ * gives Engine.IO's): httpd hands it the requests and WebSockets there
+ * through these, knowing nothing of Engine.IO, and it answers with
+ * httpd_respond() and the rest of this header.  srv is the ctx given to
+ * httpd_new(); sess what ws_open() returned.
+ */
+struct httpd_transport {
+	/* A GET or (complete) POST on the path. */
+	void	 (*request)(void *srv, struct httpd_req *);
+	/* A POST whose body is still to come. */
+	void	 (*post_begin)(void *srv, struct httpd_req *);
+	/* A WebSocket upgrade asks to join: 0 to allow, else an HTTP
+	 * status. */
+	int	 (*ws_check)(void *srv, const char *eio, const char *transport,
+		    const char *sid);
+	/* The upgrade happened: its session (NULL: close the socket). */
+	void	*(*ws_open)(void *srv, struct lws *, const char *sid,
+		    const char *peer);
+	void	 (*ws_receive)(void *sess, struct lws *, const void *, size_t,
+		    int binary, int first, int final);
+	/* Write what is queued; -1 to have the WebSocket closed. */
+	int	 (*ws_writeable)(void *sess, struct lws *);
+	void	 (*ws_closed)(void *sess, struct lws *);
+};
+
 struct httpd	*httpd_new(struct ev_loop *, const struct httpd_opts *,
-		    struct eio_server *);
+		    const struct httpd_transport *, void *srv);
 void		 httpd_free(struct httpd *);
 /* Answer GET path (exact match, query ignored) with handler. */
 void		 httpd_route(struct httpd *, const char *path, httpd_handler,

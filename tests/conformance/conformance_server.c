@@ -237,7 +237,7 @@ main(int argc, char **argv)
 	ho.max_body = eo.max_payload;
 	ho.allowed_origins = config_str(&cfg, CFG_ALLOWED_ORIGINS);
 	ho.allow_same_origin = 0;
-	if ((h = httpd_new(loop, &ho, eio)) == NULL)
+	if ((h = httpd_new(loop, &ho, eio_server_transport(), eio)) == NULL)
 		fatalx("cannot listen");
 
 	ev_signal_init(&sigint, on_signal, SIGINT);

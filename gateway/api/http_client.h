@@ -45,7 +45,5 @@ struct http_req	*http_post_json(struct http_client *, const char *url,
 		    http_done_cb, void *arg);
 /* Aborts the request; its callback will not run. */
 void		 http_cancel(struct http_req *);
-/* Requests in flight. */
-unsigned	 http_client_pending(const struct http_client *);
 
 #endif

@@ -1,7 +1,10 @@
 /*
- * cluster.c - multi-server mode: this gateway as one node of a cluster
- * that shares rooms through Redis (cluster.h says what the rest of the
- * gateway sees; cluster_rooms.c does the rooms).
+ * cluster_node.c - multi-server mode: this gateway as one node of a
+ * cluster that shares rooms through Redis: the Redis session, the node's
+ * heartbeat, dead nodes, the status.  It knows nothing of rooms: what
+ * comes in for them goes to the listener cluster.c gave cl_start()
+ * (cluster_rooms.c's functions), and cluster_rooms.c sends through
+ * cl_eval(), cl_publish() and cl_subscribe().
  *
  * Two connections per gateway, whatever the number of rooms or users: one
  * for commands, one for pub/sub (a subscribed connection takes no other
@@ -19,9 +22,9 @@
  * publishes their departures, atomically (a Lua script), so a node killed
  * with -9 leaves its calls within the timeout plus one tick.
  *
- * Multi-key work is done in Lua scripts so that each change and the
- * message announcing it are one step in Redis: no other node can see the
- * one without the other.
+ * Multi-key work is done in Lua scripts (the .lua files in lua/) so that
+ * each change and the message announcing it are one step in Redis: no
+ * other node can see the one without the other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +35,10 @@
 
 #include "autoconfig.h"
 #include "buf.h"
-#include "cluster.h"
 #include "cluster_int.h"
 #include "gateway.h"
 #include "log.h"
+#include "lua_scripts.h"
 #include "random_id.h"
 #include "rooms.h"
 #include "timestamp.h"
@@ -54,193 +57,11 @@ static ev_timer retry_timer, tick_timer;
 static cJSON *overview;		/* the cluster as the last tick saw it */
 static double overview_at;
 
-/* ---------------------------------------------------------------- Lua */
-
-/*
- * snap(): publish to a node's inbox the room's members and the live
- * nodes.  It travels on the same connection, in the same order, as the
- * room's own messages, so the receiver knows exactly which joins and
- * leaves it already reflects.
- */
-#define LUA_SNAP							\
-	"local function snap(key, room, req, inbox)\n"			\
-	"  local alive = {}\n"						\
-	"  for _, id in ipairs(redis.call('ZRANGE', '" CL_NODES "', 0, -1)) do\n" \
-	"    if redis.call('EXISTS', '" CL_NODE_KEY "' .. id) == 1 then\n" \
-	"      alive[#alive + 1] = cjson.encode(id)\n"			\
-	"    end\n"							\
-	"  end\n"							\
-	"  local m = redis.call('HVALS', key)\n"			\
-	"  redis.call('PUBLISH', inbox, '{\"t\":\"snap\",\"room\":' ..\n" \
-	"    cjson.encode(room) .. ',\"req\":' .. req .. ',\"alive\":[' ..\n" \
-	"    table.concat(alive, ',') .. '],\"m\":[' ..\n"		\
-	"    table.concat(m, ',') .. ']}')\n"				\
-	"end\n"
-
-/* KEYS room, node's rooms, all rooms; ARGV sid, member, max, channel,
- * join message, room, inbox, req.  0 = full. */
-const char cl_lua_join[] = LUA_SNAP
-	"local max = tonumber(ARGV[3])\n"
-	"if max > 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and\n"
-	"   redis.call('HLEN', KEYS[1]) >= max then return 0 end\n"
-	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
-	"redis.call('SADD', KEYS[2], ARGV[6])\n"
-	"redis.call('SADD', KEYS[3], ARGV[6])\n"
-	"redis.call('PUBLISH', ARGV[4], ARGV[5])\n"
-	"snap(KEYS[1], ARGV[6], ARGV[8], ARGV[7])\n"
-	"return 1\n";
-
-/* KEYS room, all rooms; ARGV sid, channel, leave message, room. */
-const char cl_lua_leave[] =
-	"redis.call('HDEL', KEYS[1], ARGV[1])\n"
-	"if redis.call('HLEN', KEYS[1]) == 0 then\n"
-	"  redis.call('SREM', KEYS[2], ARGV[4])\n"
-	"end\n"
-	"redis.call('PUBLISH', ARGV[2], ARGV[3])\n"
-	"return 1\n";
-
-/* KEYS room; ARGV sid, member, channel, message: a member's flags or
- * status changed, and the event that says so. */
-const char cl_lua_update[] =
-	"if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then\n"
-	"  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
-	"end\n"
-	"redis.call('PUBLISH', ARGV[3], ARGV[4])\n"
-	"return 1\n";
-
-/* KEYS room; ARGV room, req, inbox. */
-const char cl_lua_snapshot[] = LUA_SNAP
-	"snap(KEYS[1], ARGV[1], ARGV[2], ARGV[3])\n"
-	"return 1\n";
-
-/*
- * KEYS room, node's rooms, all rooms; ARGV node, room, channel, inbox,
- * req, members: this node's members of the room, all of them, as one JSON
- * array of [socket id, member text] pairs.  One argument whatever their
- * number (a room of any size is rewritten in one step, like a small one),
- * and the stale entries can only be told with the whole list at hand.
- */
-const char cl_lua_resync[] = LUA_SNAP
-	"local list = cjson.decode(ARGV[6])\n"
-	"local mine = {}\n"
-	"for _, p in ipairs(list) do mine[p[1]] = true end\n"
-	"local node = cjson.encode(ARGV[1])\n"
-	/* Ours but not in the list: left while Redis was away. */
-	"local all = redis.call('HGETALL', KEYS[1])\n"
-	"for i = 1, #all, 2 do\n"
-	"  if not mine[all[i]] then\n"
-	"    local ok, m = pcall(cjson.decode, all[i + 1])\n"
-	"    if ok and type(m) == 'table' and m.node == ARGV[1] then\n"
-	"      redis.call('HDEL', KEYS[1], all[i])\n"
-	"      redis.call('PUBLISH', ARGV[3], '{\"t\":\"leave\",\"node\":' ..\n"
-	"        node .. ',\"sid\":' .. cjson.encode(all[i]) .. ',\"reason\":1}')\n"
-	"    end\n"
-	"  end\n"
-	"end\n"
-	/* The list as it is now; a member Redis did not have is a join. */
-	"for _, p in ipairs(list) do\n"
-	"  if redis.call('HSET', KEYS[1], p[1], p[2]) == 1 then\n"
-	"    redis.call('PUBLISH', ARGV[3], '{\"t\":\"join\",\"node\":' ..\n"
-	"      node .. ',\"m\":' .. p[2] .. '}')\n"
-	"  end\n"
-	"end\n"
-	/* The room's place in the indexes (coupctl, the dead-node reaper). */
-	"if #list > 0 then\n"
-	"  redis.call('SADD', KEYS[2], ARGV[2])\n"
-	"  redis.call('SADD', KEYS[3], ARGV[2])\n"
-	"elseif redis.call('HLEN', KEYS[1]) == 0 then\n"
-	"  redis.call('SREM', KEYS[3], ARGV[2])\n"
-	"end\n"
-	"snap(KEYS[1], ARGV[2], ARGV[5], ARGV[4])\n"
-	"return 1\n";
-
-/* KEYS nodes, our key; ARGV id, ttl ms, then field/value pairs.  Returns
- * whether our key was still there (0: new, expired, or Redis restarted). */
-static const char lua_heartbeat[] =
-	"local existed = redis.call('EXISTS', KEYS[2])\n"
-	"local t = redis.call('TIME')\n"
-	"local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
-	"redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
-	"local f = {}\n"
-	"for i = 3, #ARGV do f[#f + 1] = ARGV[i] end\n"
-	"redis.call('HSET', KEYS[2], 'beat', now, unpack(f))\n"
-	"redis.call('PEXPIRE', KEYS[2], ARGV[2])\n"
-	"return existed\n";
-
-/*
- * Dead nodes: in coup:nodes, their heartbeat key expired.  Their members
- * leave every room (published, as if each had left), their traces go.
- * ARGV[1] = a node to remove whatever its key says (ourselves, leaving),
- * or "".  Returns the ids removed.
- */
-static const char lua_reap[] =
-	"local dead = {}\n"
-	"for _, id in ipairs(redis.call('ZRANGE', '" CL_NODES "', 0, -1)) do\n"
-	"  if id == ARGV[1] or\n"
-	"     redis.call('EXISTS', '" CL_NODE_KEY "' .. id) == 0 then\n"
-	"    local rk = '" CL_NODE_KEY "' .. id .. ':rooms'\n"
-	"    local node = cjson.encode(id)\n"
-	"    for _, room in ipairs(redis.call('SMEMBERS', rk)) do\n"
-	"      local key = '" CL_ROOM_KEY "' .. room\n"
-	"      local all = redis.call('HGETALL', key)\n"
-	"      for i = 1, #all, 2 do\n"
-	"        local ok, m = pcall(cjson.decode, all[i + 1])\n"
-	"        if ok and type(m) == 'table' and m.node == id then\n"
-	"          redis.call('HDEL', key, all[i])\n"
-	"          redis.call('PUBLISH', '" CL_ROOM_CHAN "' .. room,\n"
-	"            '{\"t\":\"leave\",\"node\":' .. node .. ',\"sid\":' ..\n"
-	"            cjson.encode(all[i]) .. ',\"reason\":1}')\n"
-	"        end\n"
-	"      end\n"
-	"      if redis.call('HLEN', key) == 0 then\n"
-	"        redis.call('SREM', '" CL_ROOMS "', room)\n"
-	"      end\n"
-	"    end\n"
-	"    redis.call('DEL', rk, '" CL_NODE_KEY "' .. id)\n"
-	"    redis.call('ZREM', '" CL_NODES "', id)\n"
-	"    dead[#dead + 1] = id\n"
-	"  end\n"
-	"end\n"
-	"return dead\n";
-
-/* The cluster for coupctl cluster and /metrics, as JSON text: every
- * node with its heartbeat fields, every room (up to 1000) with its
- * members per node. */
-static const char lua_overview[] =
-	"local nodes = {}\n"
-	"local z = redis.call('ZRANGE', '" CL_NODES "', 0, -1, 'WITHSCORES')\n"
-	"for i = 1, #z, 2 do\n"
-	"  local h = redis.call('HGETALL', '" CL_NODE_KEY "' .. z[i])\n"
-	"  local n = {}\n"
-	"  for j = 1, #h, 2 do n[h[j]] = h[j + 1] end\n"
-	"  n.id = z[i]\n"
-	"  n.beat = tonumber(z[i + 1])\n"
-	"  n.alive = #h > 0\n"
-	"  nodes[#nodes + 1] = n\n"
-	"end\n"
-	"local rooms = {}\n"
-	"for _, r in ipairs(redis.call('SMEMBERS', '" CL_ROOMS "')) do\n"
-	"  if #rooms >= 1000 then break end\n"
-	"  local per = {}\n"
-	"  local total = 0\n"
-	"  for _, v in ipairs(redis.call('HVALS', '" CL_ROOM_KEY "' .. r)) do\n"
-	"    local ok, m = pcall(cjson.decode, v)\n"
-	"    if ok and type(m) == 'table' and type(m.node) == 'string' then\n"
-	"      per[m.node] = (per[m.node] or 0) + 1\n"
-	"      total = total + 1\n"
-	"    end\n"
-	"  end\n"
-	"  rooms[#rooms + 1] = { name = r, members = total, nodes = per }\n"
-	"end\n"
-	"local t = redis.call('TIME')\n"
-	"return cjson.encode({ nodes = nodes, rooms = rooms,\n"
-	"  now = t[1] * 1000 + math.floor(t[2] / 1000) })\n";
-
 /* ---------------------------------------------------------------- commands */
 
 /*
  * No limit on argc here: every script takes a fixed few arguments, and
- * what grows with a room travels as one JSON argument (cl_lua_resync).
+ * what grows with a room travels as one JSON argument (lua_resync).
  */
 int
 cl_eval(const char *script, int nkeys, int argc, const char **argv,
@@ -300,16 +121,16 @@ on_pubsub(struct redis_link *l, struct redisReply *r, void *arg)
 	if (strcmp(kind, "message") == 0 &&
 	    r->element[2]->type == REDIS_REPLY_STRING) {
 		if (strcmp(ch, cl.inbox) == 0)
-			croom_inbox(r->element[2]->str, r->element[2]->len);
+			cl.up->inbox(r->element[2]->str, r->element[2]->len);
 		else
-			croom_message(ch, r->element[2]->str,
+			cl.up->message(ch, r->element[2]->str,
 			    r->element[2]->len);
 		return;
 	}
 	if (strcmp(kind, "subscribe") != 0)
 		return;
 	if (strcmp(ch, cl.inbox) != 0)
-		croom_subscribed(ch);
+		cl.up->subscribed(ch);
 	if (subscribing && --sub_pending == 0) {
 		/* Everything we listen to is in place: now write and read. */
 		subscribing = 0;
@@ -319,12 +140,12 @@ on_pubsub(struct redis_link *l, struct redisReply *r, void *arg)
 		if (down_since > 0)
 			log_info("redis %s: back after %.1f s; resynchronising "
 			    "%u rooms", redis_link_where(cl.cmd),
-			    ev_now(cl.gw->loop) - down_since, croom_count());
+			    ev_now(cl.gw->loop) - down_since, cl.up->rooms());
 		else
 			log_info("redis %s: connected; node %s",
 			    redis_link_where(cl.cmd), cl.id);
 		down_since = 0;
-		croom_session_ready();
+		cl.up->ready();
 		ev_invoke(cl.gw->loop, &tick_timer, EV_TIMER);
 	}
 }
@@ -350,7 +171,7 @@ on_link_up(struct redis_link *l, void *arg)
 	subscribing = 1;
 	sub_pending = 0;
 	cl_subscribe(cl.inbox);
-	croom_subscribe_all();
+	cl.up->subscribe_all();
 }
 
 static void
@@ -372,7 +193,7 @@ session_down(const char *why)
 	registered = 0;
 	redis_link_close(cl.cmd);
 	redis_link_close(cl.sub);
-	croom_session_down();
+	cl.up->down();
 	if (down_since == 0) {
 		down_since = now;
 		last_down_log = now;
@@ -425,8 +246,8 @@ on_heartbeat(struct redis_link *l, struct redisReply *r, void *arg)
 		/* Declared dead (we were too slow) or Redis lost its data
 		 * under us: the others have dropped our members. */
 		log_warnx("cluster: this node's heartbeat key had expired; "
-		    "writing its %u rooms again", croom_count());
-		croom_session_ready();
+		    "writing its %u rooms again", cl.up->rooms());
+		cl.up->ready();
 	}
 	registered = 1;
 }
@@ -482,7 +303,7 @@ heartbeat(void)
 	    (long long)((timestamp_mono() - cl.gw->started) * 1000));
 	snprintf(conns, sizeof(conns), "%u", clients_count(cl.gw));
 	snprintf(rooms, sizeof(rooms), "%u", rooms_count(cl.gw));
-	snprintf(remote, sizeof(remote), "%u", croom_remote_total());
+	snprintf(remote, sizeof(remote), "%u", cl.up->remote());
 	cl_eval(lua_heartbeat, 2, (int)(sizeof(av) / sizeof(av[0])), av,
 	    on_heartbeat, NULL);
 	cl_eval(lua_reap, 0, 1, none, on_reaped, NULL);
@@ -494,31 +315,22 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!cl.ready)
 		return;
 	heartbeat();
-	croom_tick();
+	cl.up->tick();
 	cl_eval(lua_overview, 0, 0, NULL, on_overview, NULL);
 }
 
 /* ---------------------------------------------------------------- API */
 
-int
-cluster_active(void)
-{
-	return cl.on;
-}
-
 void
-cluster_start(struct gateway *gw)
+cl_start(struct gateway *gw, const char *url, const struct cl_listener *up)
 {
 	static const struct redis_link_cbs cbs = { on_link_up, on_link_down };
-	const char *url = config_str(&gw->cfg, CFG_REDIS_URL);
 	char host[64], rnd[9], err[256];
 
-	if (url == NULL)
-		return;		/* one server: nothing here runs */
 	if (redis_url_check(url, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	cl.gw = gw;
-	cl.on = 1;
+	cl.up = up;
 	cl.timeout = config_int(&gw->cfg, CFG_REDIS_TIMEOUT_MS) / 1000.0;
 	cl.node_timeout = config_int(&gw->cfg, CFG_CLUSTER_NODE_TIMEOUT_MS) /
 	    1000.0;
@@ -556,17 +368,11 @@ cluster_start(struct gateway *gw)
  * for our heartbeat to expire.  Then nothing more goes to Redis.
  */
 void
-cluster_stop(struct gateway *gw)
+cl_leave(void)
 {
 	redisContext *c = NULL;
-	const char *url;
-	struct redis_link *probe;
+	struct redis_link *probe = cl.cmd;
 
-	if (!cl.on)
-		return;
-	url = config_str(&gw->cfg, CFG_REDIS_URL);
-	(void)url;
-	probe = cl.cmd;
 	if (cl.ready) {
 		struct timeval tv;
 		const char *where = redis_link_where(probe);
@@ -604,24 +410,27 @@ cluster_stop(struct gateway *gw)
 	if (c != NULL)
 		redisFree(c);
 	cl.ready = 0;
-	croom_stop();
+}
+
+void
+cl_free(void)
+{
+	struct gateway *gw = cl.gw;
+
 	ev_timer_stop(gw->loop, &retry_timer);
 	ev_timer_stop(gw->loop, &tick_timer);
 	redis_link_free(cl.cmd);
 	redis_link_free(cl.sub);
 	cJSON_Delete(overview);
 	overview = NULL;
-	cl.on = 0;
 }
 
 cJSON *
-cluster_status(void)
+cl_status(void *ctx)
 {
 	cJSON *d, *redis, *local, *st;
 	double now;
 
-	if (!cl.on)
-		return NULL;
 	now = ev_now(cl.gw->loop);
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "node", cl.id);
@@ -640,9 +449,9 @@ cluster_status(void)
 	cJSON_AddNumberToObject(d, "nodeTimeoutMs",
 	    (double)(long long)(cl.node_timeout * 1000));
 	local = cJSON_AddObjectToObject(d, "local");
-	cJSON_AddNumberToObject(local, "rooms", croom_count());
-	cJSON_AddNumberToObject(local, "members", croom_local_total());
-	cJSON_AddNumberToObject(local, "remoteMembers", croom_remote_total());
+	cJSON_AddNumberToObject(local, "rooms", cl.up->rooms());
+	cJSON_AddNumberToObject(local, "members", cl.up->members());
+	cJSON_AddNumberToObject(local, "remoteMembers", cl.up->remote());
 	st = cJSON_AddObjectToObject(d, "counters");
 	cJSON_AddNumberToObject(st, "published", (double)cl.st.published);
 	cJSON_AddNumberToObject(st, "received", (double)cl.st.received);
@@ -681,13 +490,11 @@ prom(struct buf *b, const char *name, const char *type, const char *help,
 }
 
 void
-cluster_prometheus(struct buf *b)
+cl_prometheus(void *ctx, struct buf *b)
 {
 	unsigned alive = 0;
 	const cJSON *nodes, *n;
 
-	if (!cl.on)
-		return;
 	nodes = overview ? cJSON_GetObjectItemCaseSensitive(overview,
 	    "nodes") : NULL;
 	cJSON_ArrayForEach(n, nodes)
@@ -698,10 +505,10 @@ cluster_prometheus(struct buf *b)
 	prom(b, "coup_cluster_nodes", "gauge", "Live gateways in the cluster, "
 	    "as of the last heartbeat.", alive);
 	prom(b, "coup_cluster_rooms", "gauge", "Rooms this gateway shares with "
-	    "the cluster.", croom_count());
+	    "the cluster.", cl.up->rooms());
 	prom(b, "coup_cluster_remote_members", "gauge", "Members on other "
 	    "gateways of the rooms this gateway has members in.",
-	    croom_remote_total());
+	    cl.up->remote());
 	prom(b, "coup_cluster_messages_published_total", "counter", "Messages "
 	    "this gateway published.", (double)cl.st.published);
 	prom(b, "coup_cluster_messages_received_total", "counter", "Messages "

@@ -54,7 +54,6 @@ struct http_client {
 	ev_timer		 timer;
 	size_t			 max_response;
 	struct http_req		*reqs;		/* in flight */
-	unsigned		 nreqs;
 	struct sockwatch	*watches;	/* sockets curl asked for */
 };
 
@@ -184,7 +183,6 @@ req_unlink(struct http_req *r)
 		hc->reqs = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
-	hc->nreqs--;
 }
 
 static void
@@ -346,7 +344,6 @@ http_post_json(struct http_client *hc, const char *url, const char *bearer,
 	if (hc->reqs)
 		hc->reqs->prev = r;
 	hc->reqs = r;
-	hc->nreqs++;
 	return r;
 }
 
@@ -357,12 +354,6 @@ http_cancel(struct http_req *r)
 		return;
 	req_unlink(r);
 	req_free(r);
-}
-
-unsigned
-http_client_pending(const struct http_client *hc)
-{
-	return hc->nreqs;
 }
 
 /* ------------------------------------------------------------- lifetime */

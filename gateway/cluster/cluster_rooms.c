@@ -32,20 +32,21 @@
 
 #include "bounds.h"
 #include "checks.h"
-#include "cluster.h"
 #include "cluster_int.h"
 #include "gateway.h"
+#include "hashtab.h"
 #include "siphash.h"
 #include "ipc.h"
 #include "ipc_msg.h"
 #include "json.h"
 #include "base64.h"
 #include "log.h"
+#include "lua_scripts.h"
+#include "peers.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
 
-#define CROOM_BUCKETS	1024		/* power of two */
 /* Connection ids of remote members: far above any client's. */
 #define GHOST_CONN_BASE	(UINT64_C(1) << 62)
 
@@ -63,7 +64,8 @@ struct croom;
 
 /* A join waiting for the cluster's word. */
 struct admit {
-	struct admit	*next;
+	struct admit	*next;		/* the room's */
+	struct hnode	 hnode;		/* admits, by req */
 	struct croom	*cr;
 	uint64_t	 conn;
 	char		*sid, *member;
@@ -72,14 +74,14 @@ struct admit {
 	int		 started;	/* past its first loop iteration */
 	int		 sent;		/* its script went out */
 	int		 written;	/* Redis has the member */
-	cluster_admit_cb cb;
+	peers_admit_cb	 cb;
 	void		*arg;
 	ev_timer	 timer;
 };
 
 /* A room this gateway has local members in (or is admitting one to). */
 struct croom {
-	struct croom	*hnext;
+	struct hnode	 hnode;		/* crooms, by name */
 	char		*name;
 	char		*key, *chan;
 	struct ghost	*ghosts;
@@ -95,30 +97,28 @@ struct outleave {
 	char		*room, *sid;
 };
 
-static struct croom *buckets[CROOM_BUCKETS];
-static unsigned ncrooms;
+/* By name (chosen by clients: the keyed hash), and joins by number. */
+static struct hashtab crooms = HASHTAB_INIT;
+static struct hashtab admits = HASHTAB_INIT;
 static uint64_t next_ghost = 1;
 static unsigned next_req = 1;
 static struct outleave *outbox;
-static unsigned noutbox;
 
 static void	croom_release(struct croom *);
 static void	admit_finish(struct admit *, int result);
 
 /* ---------------------------------------------------------------- rooms */
 
-static unsigned
-bucket(const char *name)
-{
-	return hash_keyed_str(name) & (CROOM_BUCKETS - 1);
-}
+#define CROOM(n)	hashtab_entry(n, struct croom, hnode)
 
 static struct croom *
 croom_find(const char *name)
 {
-	for (struct croom *cr = buckets[bucket(name)]; cr; cr = cr->hnext)
-		if (strcmp(cr->name, name) == 0)
-			return cr;
+	uint64_t h = hash_keyed_str(name);
+
+	for (struct hnode *n = hashtab_chain(&crooms, h); n; n = n->next)
+		if (n->hash == h && strcmp(CROOM(n)->name, name) == 0)
+			return CROOM(n);
 	return NULL;
 }
 
@@ -139,7 +139,6 @@ static struct croom *
 croom_get(const char *name)
 {
 	struct croom *cr = croom_find(name);
-	unsigned b;
 
 	if (cr != NULL)
 		return cr;
@@ -148,10 +147,7 @@ croom_get(const char *name)
 		fatal("calloc");
 	cr->key = str_cat(CL_ROOM_KEY, name);
 	cr->chan = str_cat(CL_ROOM_CHAN, name);
-	b = bucket(name);
-	cr->hnext = buckets[b];
-	buckets[b] = cr;
-	ncrooms++;
+	hashtab_insert(&crooms, &cr->hnode, hash_keyed_str(name));
 	if (cl.ready && cl_subscribe(cr->chan) == 0)
 		cr->sub = 1;
 	return cr;
@@ -495,7 +491,7 @@ send_leave(const char *room, const char *sid, int reason)
 	av[3] = chan;
 	av[4] = msg;
 	av[5] = room;
-	if (cl_eval(cl_lua_leave, 2, 6, av, NULL, NULL) == 0)
+	if (cl_eval(lua_leave, 2, 6, av, NULL, NULL) == 0)
 		cl.st.published++;
 	else {
 		struct outleave *o2 = calloc(1, sizeof(*o2));
@@ -505,7 +501,6 @@ send_leave(const char *room, const char *sid, int reason)
 			fatal("calloc");
 		o2->next = outbox;
 		outbox = o2;
-		noutbox++;
 	}
 	free(key);
 	free(chan);
@@ -555,7 +550,7 @@ resync(struct croom *cr)
 	av[6] = cl.inbox;
 	av[7] = "0";		/* no admit waits for this snapshot */
 	av[8] = members;
-	cl_eval(cl_lua_resync, 3, 9, av, on_resync, NULL);
+	cl_eval(lua_resync, 3, 9, av, on_resync, NULL);
 	cl.st.resyncs++;
 	cJSON_free(members);
 }
@@ -565,11 +560,14 @@ resync(struct croom *cr)
 static struct admit *
 admit_by_req(unsigned req)
 {
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
-			for (struct admit *a = cr->admits; a; a = a->next)
-				if (a->req == req)
-					return a;
+	uint64_t h = hash_u64(req);
+
+	for (struct hnode *n = hashtab_chain(&admits, h); n; n = n->next) {
+		struct admit *a = hashtab_entry(n, struct admit, hnode);
+
+		if (a->req == req)
+			return a;
+	}
 	return NULL;
 }
 
@@ -583,9 +581,9 @@ on_admit_reply(struct redis_link *l, struct redisReply *r, void *arg)
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
 		if (r != NULL && r->type == REDIS_REPLY_ERROR)
 			log_warnx("redis: join script failed: %s", r->str);
-		admit_finish(a, CLUSTER_LOCAL);
+		admit_finish(a, PEERS_LOCAL);
 	} else if (r->integer == 0)
-		admit_finish(a, CLUSTER_FULL);
+		admit_finish(a, PEERS_FULL);
 	else
 		a->written = 1;	/* the snapshot finishes it */
 }
@@ -614,9 +612,9 @@ admit_send(struct admit *a)
 	av[8] = cr->name;
 	av[9] = cl.inbox;
 	av[10] = req;
-	if (cl_eval(cl_lua_join, 3, 11, av, on_admit_reply,
+	if (cl_eval(lua_join, 3, 11, av, on_admit_reply,
 	    (void *)(uintptr_t)a->req) < 0)
-		admit_finish(a, CLUSTER_LOCAL);
+		admit_finish(a, PEERS_LOCAL);
 	else {
 		a->sent = 1;
 		cl.st.published++;
@@ -634,17 +632,17 @@ on_admit_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	 * admit, and every other, as local). */
 	cl_session_failed("a join got no answer in time");
 	if ((a = admit_by_req(req)) != NULL)
-		admit_finish(a, CLUSTER_LOCAL);
+		admit_finish(a, PEERS_LOCAL);
 }
 
-/* The deferred first step: cb is never called from inside cluster_admit. */
+/* The deferred first step: cb is never called from inside croom_admit. */
 static void
 on_admit_start(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct admit *a = w->data;
 
 	if (!cl.ready) {
-		admit_finish(a, CLUSTER_LOCAL);
+		admit_finish(a, PEERS_LOCAL);
 		return;
 	}
 	a->started = 1;
@@ -672,8 +670,9 @@ admit_finish(struct admit *a, int result)
 			*pp = a->next;
 			break;
 		}
+	hashtab_remove(&admits, &a->hnode);
 	ev_timer_stop(cl.gw->loop, &a->timer);
-	if (result != CLUSTER_FULL) {
+	if (result != PEERS_FULL) {
 		/* The room and what it must know before the joiner. */
 		int had = local_room(cr) != NULL;
 
@@ -706,22 +705,20 @@ static void
 admits_each(struct croom *only, void (*fn)(struct admit *))
 {
 	unsigned *reqs = NULL, n = 0, cap = 0;
+	struct hnode *h, *next;
 
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext) {
-			if (only != NULL && cr != only)
-				continue;
-			for (struct admit *a = cr->admits; a; a = a->next) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 16;
-					reqs = realloc(reqs, cap *
-					    sizeof(*reqs));
-					if (reqs == NULL)
-						fatal("realloc");
-				}
-				reqs[n++] = a->req;
-			}
+	hashtab_foreach(&admits, h, next) {
+		struct admit *a = hashtab_entry(h, struct admit, hnode);
+
+		if (only != NULL && a->cr != only)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((reqs = realloc(reqs, cap * sizeof(*reqs))) == NULL)
+				fatal("realloc");
 		}
+		reqs[n++] = a->req;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		struct admit *a = admit_by_req(reqs[i]);
 
@@ -741,12 +738,31 @@ admit_send_if_started(struct admit *a)
 static void
 admit_fail_local(struct admit *a)
 {
-	admit_finish(a, CLUSTER_LOCAL);
+	admit_finish(a, PEERS_LOCAL);
+}
+
+/* Leaving the cluster: the join goes ahead here, and nothing is sent. */
+static void
+admit_drop(struct admit *a)
+{
+	struct admit **pp;
+
+	for (pp = &a->cr->admits; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	hashtab_remove(&admits, &a->hnode);
+	ev_timer_stop(cl.gw->loop, &a->timer);
+	a->cb(a->arg, PEERS_LOCAL);
+	free(a->sid);
+	cJSON_free(a->member);
+	free(a);
 }
 
 void
-cluster_admit(struct gateway *gw, struct client *c, const char *room,
-    unsigned max, cluster_admit_cb cb, void *arg)
+croom_admit(void *ctx, struct client *c, const char *room, unsigned max,
+    peers_admit_cb cb, void *arg)
 {
 	struct croom *cr = croom_get(room);
 	struct admit *a = calloc(1, sizeof(*a));
@@ -764,9 +780,10 @@ cluster_admit(struct gateway *gw, struct client *c, const char *room,
 	a->arg = arg;
 	a->next = cr->admits;
 	cr->admits = a;
+	hashtab_insert(&admits, &a->hnode, hash_u64(a->req));
 	ev_timer_init(&a->timer, on_admit_start, 0., 0.);
 	a->timer.data = a;
-	ev_timer_start(gw->loop, &a->timer);
+	ev_timer_start(cl.gw->loop, &a->timer);
 }
 
 /* ---------------------------------------------------------------- snapshots */
@@ -843,7 +860,7 @@ croom_inbox(const char *msg, size_t len)
 
 			if (a != NULL && a->cr == cr) {
 				a->written = 1;
-				admit_finish(a, CLUSTER_ADMITTED);
+				admit_finish(a, PEERS_ADMITTED);
 			}
 		}
 	}
@@ -988,19 +1005,17 @@ croom_message(const char *channel, const char *msg, size_t len)
 /* ---------------------------------------------------------------- hooks */
 
 void
-cluster_member_joined(struct membership *m)
+croom_member_joined(void *ctx, struct membership *m)
 {
-	if (!cl.on)
-		return;
 	croom_get(m->room->name)->nlocal++;
 }
 
 void
-cluster_member_left(struct room *r, struct client *c, int reason)
+croom_member_left(void *ctx, struct room *r, struct client *c, int reason)
 {
 	struct croom *cr;
 
-	if (!cl.on || (cr = croom_find(r->name)) == NULL)
+	if ((cr = croom_find(r->name)) == NULL)
 		return;
 	send_leave(r->name, sio_socket_id(c->sock), reason);
 	if (cr->nlocal > 0)
@@ -1014,7 +1029,6 @@ cluster_member_left(struct room *r, struct client *c, int reason)
 static void
 croom_release(struct croom *cr)
 {
-	struct croom **pp;
 	struct ghost *g;
 	char nodekey[256];
 
@@ -1036,13 +1050,7 @@ croom_release(struct croom *cr)
 		len[2] = strlen(cr->name);
 		redis_link_cmd(cl.cmd, NULL, NULL, 3, av, len);
 	}
-	for (pp = &buckets[bucket(cr->name)]; *pp != NULL;
-	    pp = &(*pp)->hnext)
-		if (*pp == cr) {
-			*pp = cr->hnext;
-			break;
-		}
-	ncrooms--;
+	hashtab_remove(&crooms, &cr->hnode);
 	free(cr->name);
 	free(cr->key);
 	free(cr->chan);
@@ -1050,9 +1058,9 @@ croom_release(struct croom *cr)
 }
 
 void
-cluster_event(struct gateway *gw, const char *room, struct client *c,
-    int event, int guest, const char *msg_id, const cJSON *payload,
-    const char *raw, size_t raw_len, const struct sio_bins *bins)
+croom_event(void *ctx, const char *room, struct client *c, int event,
+    int guest, const char *msg_id, const cJSON *payload, const char *raw,
+    size_t raw_len, const struct sio_bins *bins)
 {
 	struct croom *cr = croom_find(room);
 	cJSON *o, *from;
@@ -1060,7 +1068,7 @@ cluster_event(struct gateway *gw, const char *room, struct client *c,
 	const char *name = ipc_event_name(event);
 	int update = 0;
 
-	if (!cl.on || name == NULL)
+	if (name == NULL)
 		return;
 	switch (event) {
 	case IPC_EV_VIDEO_TOGGLE_AUDIO:
@@ -1128,7 +1136,7 @@ cluster_event(struct gateway *gw, const char *room, struct client *c,
 		}
 	}
 	if (update) {
-		struct room *r = room_find(gw, room);
+		struct room *r = room_find(cl.gw, room);
 		struct membership *m = r ? room_membership(r, c) : NULL;
 		const cJSON *st = cJSON_GetObjectItemCaseSensitive(payload,
 		    "status");
@@ -1144,7 +1152,7 @@ cluster_event(struct gateway *gw, const char *room, struct client *c,
 		av[2] = mj;
 		av[3] = cr->chan;
 		av[4] = msg;
-		if (cl_eval(cl_lua_update, 1, 5, av, NULL, NULL) == 0)
+		if (cl_eval(lua_update, 1, 5, av, NULL, NULL) == 0)
 			cl.st.published++;
 		cJSON_free(mj);
 	} else {
@@ -1158,33 +1166,32 @@ cluster_event(struct gateway *gw, const char *room, struct client *c,
 }
 
 unsigned
-cluster_remote_count(const char *room)
+croom_remote_count(void *ctx, const char *room)
 {
 	struct croom *cr;
 
-	if (!cl.on || (cr = croom_find(room)) == NULL)
+	if ((cr = croom_find(room)) == NULL)
 		return 0;
 	return cr->nghosts;
 }
 
 int
-cluster_has_member(const char *room, const char *socket_id)
+croom_has_member(void *ctx, const char *room, const char *socket_id)
 {
 	struct croom *cr;
 
-	if (!cl.on || (cr = croom_find(room)) == NULL)
+	if ((cr = croom_find(room)) == NULL)
 		return 0;
 	return ghost_find(cr, socket_id) != NULL;
 }
 
 void
-cluster_replay(struct room *r, void (*push)(void *, uint64_t, const void *,
-    size_t), void *arg)
+croom_replay(void *ctx, struct room *r, peers_push_cb push, void *arg)
 {
 	struct croom *cr;
 	struct buf b = BUF_INIT;
 
-	if (!cl.on || (cr = croom_find(r->name)) == NULL)
+	if ((cr = croom_find(r->name)) == NULL)
 		return;
 	for (struct ghost *g = cr->ghosts; g != NULL; g = g->next) {
 		buf_reset(&b);
@@ -1199,10 +1206,11 @@ cluster_replay(struct room *r, void (*push)(void *, uint64_t, const void *,
 void
 croom_subscribe_all(void)
 {
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
-			if (cl_subscribe(cr->chan) == 0)
-				cr->sub = 1;
+	struct hnode *n, *next;
+
+	hashtab_foreach(&crooms, n, next)
+		if (cl_subscribe(CROOM(n)->chan) == 0)
+			CROOM(n)->sub = 1;
 }
 
 void
@@ -1223,29 +1231,29 @@ void
 croom_session_ready(void)
 {
 	struct outleave *o;
+	struct hnode *n, *next;
 
 	/* Leaves Redis missed first, then each room as it is now. */
 	while ((o = outbox) != NULL) {
 		outbox = o->next;
-		noutbox--;
 		send_leave(o->room, o->sid, IPC_LEAVE_DISCONNECT);
 		free(o->room);
 		free(o->sid);
 		free(o);
 	}
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
-			if (cr->nlocal > 0)
-				resync(cr);
+	hashtab_foreach(&crooms, n, next)
+		if (CROOM(n)->nlocal > 0)
+			resync(CROOM(n));
 	admits_each(NULL, admit_send_if_started);
 }
 
 void
 croom_session_down(void)
 {
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
-			cr->sub = 0;
+	struct hnode *n, *next;
+
+	hashtab_foreach(&crooms, n, next)
+		CROOM(n)->sub = 0;
 	/* Joins in flight go ahead here; Redis learns of them from the
 	 * resync. */
 	admits_each(NULL, admit_fail_local);
@@ -1255,36 +1263,31 @@ void
 croom_tick(void)
 {
 	char req[4] = "0";
+	struct hnode *n, *next;
 
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext) {
-			const char *av[4] = { cr->key, cr->name, req,
-			    cl.inbox };
+	hashtab_foreach(&crooms, n, next) {
+		struct croom *cr = CROOM(n);
+		const char *av[4] = { cr->key, cr->name, req, cl.inbox };
 
-			if (cr->sub == 2 && cr->nlocal > 0)
-				cl_eval(cl_lua_snapshot, 1, 4, av, NULL, NULL);
-		}
+		if (cr->sub == 2 && cr->nlocal > 0)
+			cl_eval(lua_snapshot, 1, 4, av, NULL, NULL);
+	}
 }
 
 void
 croom_stop(void)
 {
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		while (buckets[b] != NULL) {
-			struct croom *cr = buckets[b];
-			struct admit *a;
+	struct hnode *n, *next;
 
-			while ((a = cr->admits) != NULL) {
-				cr->admits = a->next;
-				ev_timer_stop(cl.gw->loop, &a->timer);
-				a->cb(a->arg, CLUSTER_LOCAL);
-				free(a->sid);
-				cJSON_free(a->member);
-				free(a);
-			}
-			cr->nlocal = 0;
-			croom_release(cr);
-		}
+	/* Joins in flight first, found by number: their callbacks may move
+	 * members, hence free other rooms. */
+	admits_each(NULL, admit_drop);
+	hashtab_foreach(&crooms, n, next) {
+		CROOM(n)->nlocal = 0;
+		croom_release(CROOM(n));
+	}
+	hashtab_free(&crooms);
+	hashtab_free(&admits);
 	while (outbox != NULL) {
 		struct outleave *o = outbox;
 
@@ -1298,27 +1301,27 @@ croom_stop(void)
 unsigned
 croom_count(void)
 {
-	return ncrooms;
+	return (unsigned)crooms.count;
 }
 
 unsigned
 croom_remote_total(void)
 {
-	unsigned n = 0;
+	unsigned total = 0;
+	struct hnode *n, *next;
 
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
-			n += cr->nghosts;
-	return n;
+	hashtab_foreach(&crooms, n, next)
+		total += CROOM(n)->nghosts;
+	return total;
 }
 
 unsigned
 croom_local_total(void)
 {
-	unsigned n = 0;
+	unsigned total = 0;
+	struct hnode *n, *next;
 
-	for (unsigned b = 0; b < CROOM_BUCKETS; b++)
-		for (struct croom *cr = buckets[b]; cr; cr = cr->hnext)
-			n += cr->nlocal;
-	return n;
+	hashtab_foreach(&crooms, n, next)
+		total += CROOM(n)->nlocal;
+	return total;
 }
