@@ -518,7 +518,7 @@ room_of_other_study(const char *room, const char *study)
 }
 
 static void
-ev_join_room(struct ctx *x)
+on_join_room(struct ctx *x)
 {
 	check_id_t study, room;
 
@@ -532,7 +532,7 @@ ev_join_room(struct ctx *x)
 }
 
 static void
-ev_leave_room(struct ctx *x)
+on_leave_room(struct ctx *x)
 {
 	struct membership *m = my_video_room(x);
 
@@ -604,9 +604,9 @@ relay(struct ctx *x, int event, const char *field)
 		succeed(x, NULL, NULL);
 }
 
-static void ev_offer(struct ctx *x) { relay(x, IPC_EV_VIDEO_OFFER, "offer"); }
-static void ev_answer(struct ctx *x) { relay(x, IPC_EV_VIDEO_ANSWER, "answer"); }
-static void ev_ice(struct ctx *x)
+static void on_offer(struct ctx *x) { relay(x, IPC_EV_VIDEO_OFFER, "offer"); }
+static void on_answer(struct ctx *x) { relay(x, IPC_EV_VIDEO_ANSWER, "answer"); }
+static void on_ice(struct ctx *x)
 {
 	relay(x, IPC_EV_VIDEO_ICE_CANDIDATE, "candidate");
 }
@@ -635,31 +635,31 @@ media_flag(struct ctx *x, int event, const char *field, uint8_t flag)
 }
 
 static void
-ev_toggle_audio(struct ctx *x)
+on_toggle_audio(struct ctx *x)
 {
 	media_flag(x, IPC_EV_VIDEO_TOGGLE_AUDIO, "isMuted", IPC_M_MUTED);
 }
 
 static void
-ev_toggle_video(struct ctx *x)
+on_toggle_video(struct ctx *x)
 {
 	media_flag(x, IPC_EV_VIDEO_TOGGLE_VIDEO, "isVideoOff", IPC_M_VIDEO_OFF);
 }
 
 static void
-ev_share_start(struct ctx *x)
+on_share_start(struct ctx *x)
 {
 	media_flag(x, IPC_EV_VIDEO_SCREEN_SHARE_START, NULL, IPC_M_SHARING);
 }
 
 static void
-ev_share_stop(struct ctx *x)
+on_share_stop(struct ctx *x)
 {
 	media_flag(x, IPC_EV_VIDEO_SCREEN_SHARE_STOP, NULL, IPC_M_SHARING);
 }
 
 static void
-ev_speaking(struct ctx *x)
+on_speaking(struct ctx *x)
 {
 	media_flag(x, IPC_EV_VIDEO_SPEAKING, "speaking", IPC_M_SPEAKING);
 }
@@ -678,12 +678,12 @@ video_chat(struct ctx *x, int event, const char *prefix)
 		succeed(x, "messageId", x->msg_id);
 }
 
-static void ev_video_message(struct ctx *x)
+static void on_video_message(struct ctx *x)
 {
 	video_chat(x, IPC_EV_CHAT_VIDEO_MESSAGE, "vmsg");
 }
 
-static void ev_video_file(struct ctx *x)
+static void on_video_file(struct ctx *x)
 {
 	video_chat(x, IPC_EV_CHAT_VIDEO_FILE, "vfile");
 }
@@ -735,21 +735,21 @@ study_event(struct ctx *x)
 }
 
 static void
-ev_send_message(struct ctx *x)
+on_send_message(struct ctx *x)
 {
 	message_id(x, "msg");
 	study_event(x);
 }
 
 static void
-ev_file_uploaded(struct ctx *x)
+on_file_uploaded(struct ctx *x)
 {
 	message_id(x, "file");
 	study_event(x);
 }
 
 static void
-ev_typing(struct ctx *x)
+on_typing(struct ctx *x)
 {
 	check_id_t study;
 	struct membership *m;
@@ -761,7 +761,7 @@ ev_typing(struct ctx *x)
 }
 
 static void
-ev_mark_read(struct ctx *x)
+on_mark_read(struct ctx *x)
 {
 	succeed(x, NULL, NULL);		/* accepted, no effect (as before) */
 }
@@ -804,7 +804,7 @@ join_study(struct ctx *x, const char *study)
 }
 
 static void
-ev_join_study(struct ctx *x)
+on_join_study(struct ctx *x)
 {
 	check_id_t study;
 
@@ -813,7 +813,7 @@ ev_join_study(struct ctx *x)
 }
 
 static void
-ev_leave_study(struct ctx *x)
+on_leave_study(struct ctx *x)
 {
 	check_id_t study;
 	struct membership *m;
@@ -828,7 +828,7 @@ ev_leave_study(struct ctx *x)
 }
 
 static void
-ev_status_change(struct ctx *x)
+on_status_change(struct ctx *x)
 {
 	struct membership *m;
 
@@ -845,25 +845,25 @@ static const struct {
 	const char	*name;
 	void		(*fn)(struct ctx *);
 } handlers[] = {
-	{ "video:join-room", ev_join_room },
-	{ "video:leave-room", ev_leave_room },
-	{ "video:offer", ev_offer },
-	{ "video:answer", ev_answer },
-	{ "video:ice-candidate", ev_ice },
-	{ "video:toggle-audio", ev_toggle_audio },
-	{ "video:toggle-video", ev_toggle_video },
-	{ "video:screen-share-start", ev_share_start },
-	{ "video:screen-share-stop", ev_share_stop },
-	{ "video:speaking", ev_speaking },
-	{ "chat:send-message", ev_send_message },
-	{ "chat:video-message", ev_video_message },
-	{ "chat:video-file", ev_video_file },
-	{ "chat:file-uploaded", ev_file_uploaded },
-	{ "chat:typing", ev_typing },
-	{ "chat:mark-read", ev_mark_read },
-	{ "presence:join-study", ev_join_study },
-	{ "presence:leave-study", ev_leave_study },
-	{ "presence:status-change", ev_status_change },
+	{ "video:join-room", on_join_room },
+	{ "video:leave-room", on_leave_room },
+	{ "video:offer", on_offer },
+	{ "video:answer", on_answer },
+	{ "video:ice-candidate", on_ice },
+	{ "video:toggle-audio", on_toggle_audio },
+	{ "video:toggle-video", on_toggle_video },
+	{ "video:screen-share-start", on_share_start },
+	{ "video:screen-share-stop", on_share_stop },
+	{ "video:speaking", on_speaking },
+	{ "chat:send-message", on_send_message },
+	{ "chat:video-message", on_video_message },
+	{ "chat:video-file", on_video_file },
+	{ "chat:file-uploaded", on_file_uploaded },
+	{ "chat:typing", on_typing },
+	{ "chat:mark-read", on_mark_read },
+	{ "presence:join-study", on_join_study },
+	{ "presence:leave-study", on_leave_study },
+	{ "presence:status-change", on_status_change },
 };
 
 /*
