@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /* Smallest allocation; avoids a string of tiny reallocs on first use. */
 #define BUF_MIN_CAP	64
@@ -20,7 +21,6 @@ uint8_t *
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t	 need, cap;
-	uint8_t	*p;
 
 	/* len + extra + 1 (the spare byte for the NUL), without wrapping. */
 	if (extra > SIZE_MAX - 1 - b->len)
@@ -32,9 +32,7 @@ buf_reserve(struct buf *b, size_t extra)
 	cap = b->cap < BUF_MIN_CAP ? BUF_MIN_CAP : b->cap;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	if ((p = realloc(b->data, cap)) == NULL)
-		fatal("buf: realloc %zu bytes", cap);
-	b->data = p;
+	b->data = xreallocarray(b->data, cap, 1);
 	b->cap = cap;
 	return b->data + b->len;
 }

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /* A configuration file larger than this is surely not one. */
 #define CONFIG_FILE_MAX	(1024 * 1024)
@@ -313,8 +314,8 @@ config_set(struct config *cfg, int key, const char *value,
 		break;
 	}
 
-	if (value != NULL && (copy = strdup(value)) == NULL)
-		fatal("config_set %s", d->name);
+	if (value != NULL)
+		copy = xstrdup(value);
 	free(v->s);
 	v->s = copy;
 	v->i = i;
@@ -384,8 +385,7 @@ read_whole_file(const char *path, size_t *lenp)
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return NULL;
-	if ((data = malloc(CONFIG_FILE_MAX + 1)) == NULL)
-		fatal("config file buffer");
+	data = xmalloc(CONFIG_FILE_MAX + 1);
 	while ((n = fread(data + len, 1, CONFIG_FILE_MAX + 1 - len, fp)) > 0)
 		len += n;
 	if (ferror(fp) || len > CONFIG_FILE_MAX) {
@@ -528,8 +528,7 @@ config_parse_text(struct config *cfg, const char *text, size_t len,
 		return fail(err, errlen, "%s: contains a NUL byte, not text",
 		    name);
 	/* parse_entry() terminates the key and the value in place. */
-	if ((data = malloc(len + 1)) == NULL)
-		fatal("config text buffer");
+	data = xmalloc(len + 1);
 	memcpy(data, text, len);
 	data[len] = '\0';
 
@@ -692,8 +691,7 @@ config_load(struct config *cfg, int argc, char **argv,
 	/* First, so that cfg can be freed whatever happens below. */
 	config_init(cfg);
 
-	if ((set = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*set))) == NULL)
-		fatal("config_load");
+	set = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(*set));
 	if (parse_args(argc, argv, cli, set, &nset, err, errlen) == -1)
 		goto out;
 

@@ -5,16 +5,15 @@
 
 #include "hashtab.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define HASHTAB_MIN	16
 
 static void
 rehash(struct hashtab *t, size_t n)
 {
-	struct hnode **b = calloc(n, sizeof(*b)), *e, *next;
+	struct hnode **b = xcalloc(n, sizeof(*b)), *e, *next;
 
-	if (b == NULL)
-		fatal("calloc");
 	for (size_t i = 0; i < t->nbuckets; i++)
 		for (e = t->buckets[i]; e != NULL; e = next) {
 			next = e->next;

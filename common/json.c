@@ -8,6 +8,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "xmalloc.h"
 
 static int
 is_digit(char c)
@@ -203,8 +204,7 @@ json_parse_strict(const char *s, size_t len, char **text)
 	/* A copy with a NUL gives cJSON the terminated string its
 	 * whole-input check wants (one value, then only blanks), and keeps
 	 * it from ever looking past our bytes. */
-	if ((copy = malloc(len + 1)) == NULL)
-		fatal("json_parse_strict: malloc");
+	copy = xmalloc(len + 1);
 	memcpy(copy, s, len);
 	copy[len] = '\0';
 	soften_escapes(copy, len);
@@ -397,4 +397,13 @@ json_safe_integer(double d, long long *out)
 		return -1;
 	*out = (long long)d;
 	return 0;
+}
+
+/* cJSON's hook takes a size_t and returns void *: xmalloc's own shape. */
+void
+json_use_xmalloc(void)
+{
+	cJSON_Hooks hooks = { .malloc_fn = xmalloc, .free_fn = free };
+
+	cJSON_InitHooks(&hooks);
 }

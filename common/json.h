@@ -35,6 +35,13 @@ struct json_span {
 cJSON	*json_parse_strict(const char *s, size_t len, char **text);
 
 /*
+ * Makes cJSON allocate with xmalloc (fatal on failure), so no cJSON_Create*,
+ * cJSON_Add* or cJSON_Print* returns NULL for want of memory and callers
+ * need not check.  Once, first thing in every program's main().
+ */
+void	 json_use_xmalloc(void);
+
+/*
  * In text that json_parse_strict() accepted (or printed by cJSON): the
  * value of the member `key` of the object in s (the first one of that
  * name, as cJSON_GetObjectItemCaseSensitive() finds; escapes in names

@@ -14,6 +14,7 @@
 #include "keymap.h"
 #include "log.h"
 #include "siphash.h"
+#include "xmalloc.h"
 
 struct kentry {
 	struct hnode	 node;
@@ -34,11 +35,9 @@ struct keymap {
 struct keymap *
 keymap_new(void)
 {
-	struct keymap *m = calloc(1, sizeof(*m));
+	struct keymap *m = xcalloc(1, sizeof(*m));
 	uint64_t key[2];
 
-	if (m == NULL)
-		fatal("calloc");
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
 		fatal("getrandom");
 	m->k0 = key[0];
@@ -91,8 +90,7 @@ keymap_put(struct keymap *m, const void *key, size_t len, void *value)
 
 	if (len > SIZE_MAX - sizeof(*e))
 		fatalx("keymap: key too long");
-	if ((e = malloc(sizeof(*e) + len)) == NULL)
-		fatal("malloc");
+	e = xmalloc(sizeof(*e) + len);
 	memcpy(e->key, key, len);
 	e->len = len;
 	e->value = value;

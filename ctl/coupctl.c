@@ -30,6 +30,7 @@
 #include "control_proto.h"
 #include "json.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define EXIT_OK		0
 #define EXIT_REFUSED	1
@@ -136,12 +137,10 @@ socket_path_from_config(const char *config_file, int *offp)
 		goto out;
 	}
 	if (sock != NULL && *sock != '\0')
-		path = strdup(sock);
-	else if (asprintf(&path, "%s/coup-gateway.sock",
-	    dir != NULL ? dir : "/run/coup-signaling") == -1)
-		path = NULL;
-	if (path == NULL)
-		errmsg("out of memory");
+		path = xstrdup(sock);
+	else
+		path = xasprintf("%s/coup-gateway.sock",
+		    dir != NULL ? dir : "/run/coup-signaling");
 out:
 	config_free(&cfg);
 	return path;
@@ -302,15 +301,10 @@ read_answer(int fd, long long deadline, const char *path, int quiet)
 
 		if (cap - len < 4096 + 1) {
 			size_t ncap = cap == 0 ? 8192 : cap * 2;
-			char *nb;
 
 			if (ncap > CONTROL_ANSWER_MAX + 4096 + 1)
 				ncap = CONTROL_ANSWER_MAX + 4096 + 1;
-			if ((nb = realloc(buf, ncap)) == NULL) {
-				snprintf(why, sizeof(why), "out of memory");
-				goto fail;
-			}
-			buf = nb;
+			buf = xreallocarray(buf, ncap, 1);
 			cap = ncap;
 		}
 		r = wait_fd(fd, POLLIN, deadline);
@@ -441,12 +435,8 @@ display_width(const char *s)
 static char *
 sanitize(const char *s)
 {
-	char *out = strdup(s), *p;
+	char *out = xstrdup(s), *p;
 
-	if (out == NULL) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
-	}
 	for (p = out; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
@@ -467,35 +457,27 @@ cell_text(const cJSON *v)
 	char *s = NULL;
 
 	if (v == NULL || cJSON_IsNull(v))
-		s = strdup("-");
+		s = xstrdup("-");
 	else if (cJSON_IsString(v) && v->valuestring[0] == '\0')
-		s = strdup("-");	/* an empty cell would shift the columns */
+		s = xstrdup("-");	/* an empty cell would shift the columns */
 	else if (cJSON_IsString(v))
 		return sanitize(v->valuestring);
 	else if (cJSON_IsBool(v))
-		s = strdup(cJSON_IsTrue(v) ? "yes" : "no");
+		s = xstrdup(cJSON_IsTrue(v) ? "yes" : "no");
 	else if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 		long long n;
 
-		if (json_safe_integer(d, &n) == 0) {
-			if (asprintf(&s, "%lld", n) == -1)
-				s = NULL;
-		} else if (asprintf(&s, "%g", d) == -1)
-			s = NULL;
+		if (json_safe_integer(d, &n) == 0)
+			s = xasprintf("%lld", n);
+		else
+			s = xasprintf("%g", d);
 	} else {
 		/* An array or object: compact JSON, sanitized. */
 		char *j = cJSON_PrintUnformatted(v);
 
-		if (j != NULL) {
-			s = sanitize(j);
-			free(j);
-			return s;
-		}
-	}
-	if (s == NULL) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
+		s = sanitize(j);
+		free(j);
 	}
 	return s;
 }
@@ -506,7 +488,6 @@ human_bytes(const cJSON *v)
 {
 	static const char units[] = "KMGT";
 	double d;
-	char *s;
 	int u = -1;
 
 	if (!cJSON_IsNumber(v))
@@ -516,12 +497,7 @@ human_bytes(const cJSON *v)
 		d /= 1024;
 		u++;
 	}
-	if (u < 0 ? asprintf(&s, "%.0f", d) == -1 :
-	    asprintf(&s, "%.1f%c", d, units[u]) == -1) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
-	}
-	return s;
+	return u < 0 ? xasprintf("%.0f", d) : xasprintf("%.1f%c", d, units[u]);
 }
 
 static char *
@@ -531,10 +507,7 @@ flag_text(const cJSON *v, const char *yes, const char *no)
 
 	if (!cJSON_IsBool(v))
 		return cell_text(v);
-	if ((s = strdup(cJSON_IsTrue(v) ? yes : no)) == NULL) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
-	}
+	s = xstrdup(cJSON_IsTrue(v) ? yes : no);
 	return s;
 }
 
@@ -550,29 +523,17 @@ table_init(struct table *t, int ncols, const char *const *header)
 {
 	t->ncols = ncols;
 	t->nrows = 1;
-	if ((t->cells = calloc((size_t)ncols, sizeof(char *))) == NULL) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
-	}
+	t->cells = xcalloc((size_t)ncols, sizeof(char *));
 	for (int c = 0; c < ncols; c++)
-		if ((t->cells[c] = strdup(header[c])) == NULL) {
-			errmsg("out of memory");
-			exit(EXIT_REFUSED);
-		}
+		t->cells[c] = xstrdup(header[c]);
 }
 
 /* Add a row of ncols cells, taking ownership of them. */
 static void
 table_add(struct table *t, char **row)
 {
-	char **nc = realloc(t->cells,
-	    (size_t)(t->nrows + 1) * (size_t)t->ncols * sizeof(char *));
-
-	if (nc == NULL) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
-	}
-	t->cells = nc;
+	t->cells = xreallocarray(t->cells,
+	    (size_t)(t->nrows + 1) * (size_t)t->ncols, sizeof(char *));
 	memcpy(&t->cells[t->nrows * t->ncols], row,
 	    (size_t)t->ncols * sizeof(char *));
 	t->nrows++;
@@ -581,12 +542,7 @@ table_add(struct table *t, char **row)
 static void
 table_print(struct table *t)
 {
-	int *width = calloc((size_t)t->ncols, sizeof(int));
-
-	if (width == NULL) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
-	}
+	int *width = xcalloc((size_t)t->ncols, sizeof(int));
 	for (int r = 0; r < t->nrows; r++)
 		for (int c = 0; c < t->ncols; c++) {
 			int w = display_width(t->cells[r * t->ncols + c]);
@@ -627,11 +583,8 @@ print_kv_lines(const cJSON *obj, const char *prefix, int width)
 	cJSON_ArrayForEach(it, obj) {
 		char *key, *val;
 
-		if (asprintf(&key, "%s%s:", prefix,
-		    it->string != NULL ? it->string : "?") == -1) {
-			errmsg("out of memory");
-			exit(EXIT_REFUSED);
-		}
+		key = xasprintf("%s%s:", prefix,
+		    it->string != NULL ? it->string : "?");
 		if (cJSON_IsObject(it)) {
 			char *sub;
 
@@ -766,10 +719,7 @@ joined_names(const cJSON *arr)
 			len += strlen(it->valuestring) + 1;
 	if (len == 0)
 		return cell_text(NULL);
-	if ((out = calloc(1, len)) == NULL) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
-	}
+	out = xcalloc(1, len);
 	cJSON_ArrayForEach(it, arr)
 		if (cJSON_IsString(it)) {
 			if (*out != '\0')
@@ -831,18 +781,13 @@ print_config(const cJSON *data)
 		char *key = cell_text(get(e, "key"));
 		const cJSON *vj = get(e, "value");
 		/* Not cell_text(): an empty value is KEY=, not KEY=-. */
-		char *val = vj == NULL || cJSON_IsNull(vj) ? strdup("") :
+		char *val = vj == NULL || cJSON_IsNull(vj) ? xstrdup("") :
 		    cJSON_IsString(vj) ? sanitize(vj->valuestring) :
 		    cell_text(vj);
 		char *src = cell_text(get(e, "source"));
 		const char *quote = "";
-		size_t len;
+		size_t len = strlen(val);
 
-		if (val == NULL) {
-			errmsg("out of memory");
-			exit(EXIT_REFUSED);
-		}
-		len = strlen(val);
 		if (len > 0 && (val[0] == ' ' || val[0] == '\t' ||
 		    val[len - 1] == ' ' || val[len - 1] == '\t' ||
 		    strchr(val, '#') != NULL || val[0] == '"' ||
@@ -1034,12 +979,9 @@ ago_text(const cJSON *then, const cJSON *now)
 	char *s;
 
 	if (!cJSON_IsNumber(then) || !cJSON_IsNumber(now))
-		return strdup("-");
-	if (asprintf(&s, "%.1f s ago", (now->valuedouble - then->valuedouble) /
-	    1000) == -1) {
-		errmsg("out of memory");
-		exit(EXIT_REFUSED);
-	}
+		return xstrdup("-");
+	s = xasprintf("%.1f s ago", (now->valuedouble - then->valuedouble) /
+	    1000);
 	return s;
 }
 
@@ -1048,23 +990,20 @@ static char *
 per_node_text(const cJSON *nodes)
 {
 	const cJSON *it;
-	char *s = strdup(""), *t;
+	char *s = xstrdup(""), *t;
 
 	cJSON_ArrayForEach(it, nodes) {
 		char *n = cell_text(it);
 
-		if (asprintf(&t, "%s%s%s %s", s, *s ? ", " : "",
-		    it->string ? it->string : "?", n) == -1) {
-			errmsg("out of memory");
-			exit(EXIT_REFUSED);
-		}
+		t = xasprintf("%s%s%s %s", s, *s ? ", " : "",
+		    it->string ? it->string : "?", n);
 		free(n);
 		free(s);
 		s = t;
 	}
 	if (*s == '\0') {
 		free(s);
-		s = strdup("-");
+		s = xstrdup("-");
 	}
 	t = sanitize(s);
 	free(s);
@@ -1106,13 +1045,10 @@ print_cluster(const cJSON *data)
 		char *port = cell_text(get(it, "port"));
 
 		row[0] = cell_text(get(it, "id"));
-		row[1] = strdup(cJSON_IsTrue(get(it, "alive")) ? "alive" :
+		row[1] = xstrdup(cJSON_IsTrue(get(it, "alive")) ? "alive" :
 		    "dead");
 		row[2] = ago_text(get(it, "beat"), get(data, "now"));
-		if (asprintf(&row[3], "%s:%s", host, port) == -1) {
-			errmsg("out of memory");
-			exit(EXIT_REFUSED);
-		}
+		row[3] = xasprintf("%s:%s", host, port);
 		row[4] = cell_text(get(it, "pid"));
 		row[5] = cell_text(get(it, "connections"));
 		row[6] = cell_text(get(it, "rooms"));
@@ -1164,28 +1100,18 @@ static char *
 build_request(const struct cmd *c, int nargs, char **args)
 {
 	cJSON *req = cJSON_CreateObject(), *arr;
-	char *text, *line = NULL;
+	char *text, *line;
 
-	if (req == NULL ||
-	    cJSON_AddNumberToObject(req, "version", CONTROL_VERSION) == NULL ||
-	    cJSON_AddStringToObject(req, "command", c->wire) == NULL ||
-	    (arr = cJSON_AddArrayToObject(req, "args")) == NULL)
-		goto out;
+	cJSON_AddNumberToObject(req, "version", CONTROL_VERSION);
+	cJSON_AddStringToObject(req, "command", c->wire);
+	arr = cJSON_AddArrayToObject(req, "args");
 	/* "show config" is the command "show-config", with no arguments. */
 	if (strcmp(c->name, "show") != 0)
-		for (int i = 0; i < nargs; i++) {
-			cJSON *s = cJSON_CreateString(args[i]);
-
-			if (s == NULL)
-				goto out;
-			cJSON_AddItemToArray(arr, s);
-		}
-	if ((text = cJSON_PrintUnformatted(req)) != NULL) {
-		if (asprintf(&line, "%s\n", text) == -1)
-			line = NULL;
-		free(text);
-	}
-out:
+		for (int i = 0; i < nargs; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(args[i]));
+	text = cJSON_PrintUnformatted(req);
+	line = xasprintf("%s\n", text);
+	free(text);
 	cJSON_Delete(req);
 	return line;
 }
@@ -1206,6 +1132,7 @@ main(int argc, char **argv)
 	cmds_from_protocol();
 	/* config_load_file() warns about foreign .env keys: not our business. */
 	log_init(progname, LOG_LEVEL_ERROR);
+	json_use_xmalloc();
 
 	/* The global options, before the command (and after it: below). */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -1259,10 +1186,7 @@ main(int argc, char **argv)
 	 * them.  Other words, even with a dash (socket ids may start with
 	 * one), are the command's arguments, and kick's --user is its own.
 	 */
-	if ((args = calloc((size_t)argc, sizeof(char *))) == NULL) {
-		errmsg("out of memory");
-		return EXIT_UNREACHABLE;
-	}
+	args = xcalloc((size_t)argc, sizeof(char *));
 	nargs = 0;
 	for (i++; i < argc; i++) {
 		const char *a = argv[i];
@@ -1302,16 +1226,13 @@ main(int argc, char **argv)
 	rc = EXIT_UNREACHABLE;
 
 	if (sock_opt != NULL)
-		path = strdup(sock_opt);
+		path = xstrdup(sock_opt);
 	else if ((path = socket_path_from_config(config_file, &off)) == NULL) {
 		/* A broken --config file is the caller's mistake. */
 		rc = off ? EXIT_UNREACHABLE : EXIT_USAGE;
 		goto out;
 	}
-	if (path == NULL || (request = build_request(c, nargs, args)) == NULL) {
-		errmsg("out of memory");
-		goto out;
-	}
+	request = build_request(c, nargs, args);
 
 	deadline = now_ms() + EXCHANGE_TIMEOUT_MS;
 	if ((fd = connect_control(path)) == -1)
@@ -1342,7 +1263,7 @@ main(int argc, char **argv)
 	if (!cJSON_IsTrue(ok)) {
 		const cJSON *e = get(root, "error"), *code = get(root, "code");
 		char *msg = cJSON_IsString(e) ? sanitize(e->valuestring) :
-		    strdup("the gateway refused the command");
+		    xstrdup("the gateway refused the command");
 
 		/*
 		 * Refused by the gateway's peer-credential check: the same

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients.h"
 #include "hash.h"
 #include "hashtab.h"
 #include "keymap.h"
@@ -18,6 +19,7 @@
 #include "replies.h"
 #include "rooms.h"
 #include "sio_server.h"
+#include "xmalloc.h"
 
 /* Both keyed by ids the server made (hashtab.h). */
 static struct hashtab by_conn = HASHTAB_INIT;
@@ -85,9 +87,8 @@ user_get(const char *id)
 	if (users == NULL)
 		users = keymap_new();
 	if ((u = keymap_get(users, id, n)) == NULL) {
-		if ((u = calloc(1, sizeof(*u))) == NULL ||
-		    (u->id = strdup(id)) == NULL)
-			fatal("calloc");
+		u = xcalloc(1, sizeof(*u));
+		u->id = xstrdup(id);
 		keymap_put(users, id, n, u);
 	}
 	u->nclients++;
@@ -131,10 +132,8 @@ user_room_ref(struct user *u, struct room *r, int delta)
 		if (i == u->nrooms) {
 			if (u->nrooms == u->cap) {
 				u->cap = u->cap ? u->cap * 2 : 4;
-				u->rooms = realloc(u->rooms,
-				    sizeof(*u->rooms) * u->cap);
-				if (u->rooms == NULL)
-					fatal("realloc");
+				u->rooms = xreallocarray(u->rooms, u->cap,
+				    sizeof(*u->rooms));
 			}
 			u->rooms[u->nrooms].room = r;
 			u->rooms[u->nrooms++].refs = 0;
@@ -147,10 +146,7 @@ user_room_ref(struct user *u, struct room *r, int delta)
 /* ---------------------------------------------------------------- clients */
 
 /* The contract's codes, for the error throttle. */
-static const char *const codes[CLIENT_ERROR_CODES] = {
-	"BAD_REQUEST", "NOT_MEMBER", "MEMBERSHIP_CHECK_FAILED", "NOT_IN_ROOM",
-	"ROOM_FULL", "RATE_LIMITED", "ROOM_UNAVAILABLE", "INTERNAL",
-};
+static const char *const codes[CLIENT_ERROR_CODES] = ERR_CODES;
 
 /*
  * The `error` event, at most one a second per code (contract section 5):
@@ -178,19 +174,15 @@ client_error(struct client *c, const char *code, const char *message)
 void
 client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 {
-	struct client *c = calloc(1, sizeof(*c));
+	struct client *c = xcalloc(1, sizeof(*c));
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
 
-	if (c == NULL)
-		fatal("calloc");
 	c->gw = gw;
 	c->sock = s;
 	c->conn = next_conn++;
-	c->user = cJSON_Duplicate(user, 1);
+	c->user = cJSON_Duplicate(user, 1);	/* xmalloc's hooks: not NULL */
 	c->user_json = cJSON_PrintUnformatted(user);
-	c->user_id = strdup(cJSON_IsString(id) ? id->valuestring : "");
-	if (c->user == NULL || c->user_json == NULL || c->user_id == NULL)
-		fatal("client_accepted");
+	c->user_id = xstrdup(cJSON_IsString(id) ? id->valuestring : "");
 	c->owner = user_get(c->user_id);
 	c->rate = (struct rate_bucket)RATE_BUCKET_INIT;
 	hashtab_insert(&by_conn, &c->by_conn, hash_u64(c->conn));

@@ -18,6 +18,7 @@
 #include "gateway.h"
 #include "hashtab.h"
 #include "ratelimit.h"
+#include "replies.h"
 
 struct coupapi_req;
 struct membership;
@@ -46,7 +47,7 @@ struct user {
 };
 
 /* The contract's error codes, for the one-a-second throttle. */
-#define CLIENT_ERROR_CODES	8
+#define CLIENT_ERROR_CODES	ERR_NCODES
 
 struct client {
 	struct gateway		*gw;
@@ -70,6 +71,10 @@ struct client {
 	unsigned		 id_seq;
 };
 
+/* An authenticated socket; user is {id,name,email,avatar} (copied).
+ * Accepts the socket. */
+void		 client_accepted(struct gateway *, struct sio_socket *,
+		    const cJSON *user);
 struct client	*client_find(struct gateway *, uint64_t conn);
 struct client	*client_by_socket(struct gateway *, const char *socket_id);
 struct client	*client_of(struct sio_socket *);

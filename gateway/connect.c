@@ -19,24 +19,14 @@
 #include "bounds.h"
 #include "buf.h"
 #include "checks.h"
+#include "clients.h"
+#include "connect.h"
 #include "api/coupapi.h"
 #include "gateway.h"
 #include "log.h"
+#include "replies.h"
 #include "sio_server.h"
-
-#define MSG_NO_USER_ID		"Authentication required: userId missing"
-#define MSG_REJECTED		"Authentication failed"
-#define MSG_INACTIVE		"User not found or inactive"
-#define MSG_UNREACHABLE		"Failed to authenticate with server"
-/* New: what is wrong with an auth we refuse before asking the API. */
-#define MSG_BAD_USER_ID		"Authentication failed: userId must be at " \
-				"most 128 characters, without control " \
-				"characters"
-#define MSG_BAD_TOKEN		"Authentication failed: token must be at " \
-				"most 8192 characters, without control " \
-				"characters"
-_Static_assert(BOUND_USER_ID == 128 && BOUND_TOKEN == 8192,
-    "the messages above say the bounds");
+#include "xmalloc.h"
 
 struct pending {
 	struct gateway		*gw;
@@ -62,11 +52,9 @@ static void
 accept_user(struct gateway *gw, struct sio_socket *s, const cJSON *user,
     const char *asked)
 {
-	cJSON *u = cJSON_Duplicate(user, 1);
+	cJSON *u = cJSON_Duplicate(user, 1);	/* xmalloc's hooks */
 	const cJSON *id;
 
-	if (u == NULL)
-		fatalx("cJSON_Duplicate: out of memory");
 	id = cJSON_GetObjectItemCaseSensitive(u, "id");
 	if (!cJSON_IsString(id) ||
 	    check_id_text(id->valuestring, BOUND_USER_ID) < 0) {
@@ -91,15 +79,12 @@ unverified_user(const char *user_id)
 	cJSON *u = cJSON_CreateObject();
 	struct buf name = BUF_INIT;
 
-	if (u == NULL)
-		fatalx("cJSON_CreateObject: out of memory");
 	buf_printf(&name, "User %s", user_id);
 	buf_append_byte(&name, '\0');
-	if (cJSON_AddStringToObject(u, "id", user_id) == NULL ||
-	    cJSON_AddStringToObject(u, "name", (char *)name.data) == NULL ||
-	    cJSON_AddNullToObject(u, "email") == NULL ||
-	    cJSON_AddNullToObject(u, "avatar") == NULL)
-		fatalx("cJSON: out of memory");
+	cJSON_AddStringToObject(u, "id", user_id);
+	cJSON_AddStringToObject(u, "name", (char *)name.data);
+	cJSON_AddNullToObject(u, "email");
+	cJSON_AddNullToObject(u, "avatar");
 	buf_free(&name);
 	return u;
 }
@@ -183,8 +168,7 @@ connect_start(struct gateway *gw, struct sio_socket *s, const cJSON *auth)
 	}
 
 	n = strlen(user_id);
-	if ((p = malloc(sizeof(*p) + n + 1)) == NULL)
-		fatal("malloc");
+	p = xmalloc(sizeof(*p) + n + 1);
 	p->gw = gw;
 	p->s = s;
 	memcpy(p->user_id, user_id, n + 1);

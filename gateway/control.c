@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "autoconfig.h"
+#include "control_req.h"
+#include "lifecycle.h"
 #include "peers.h"
 #include "control.h"
 #include "eio_server.h"
@@ -29,10 +31,12 @@
 #include "ipc.h"
 #include "figures.h"
 #include "log.h"
+#include "replies.h"
 #include "rooms.h"
 #include "runfile.h"
 #include "sio_server.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 struct ctl_conn {
 	struct control	*ctl;
@@ -278,25 +282,22 @@ static cJSON *
 cmd_close_room(struct gateway *gw, const struct control_req *req)
 {
 	struct room *r;
-	cJSON *d, *err;
+	cJSON *d;
 	unsigned n;
 
 	if ((r = room_find(gw, req->arg)) == NULL)
 		return err_answer("NOT_FOUND", "no room %s", req->arg);
 	n = r->count;
-	err = cJSON_CreateObject();
-	cJSON_AddStringToObject(err, "message", "방이 닫혔습니다.");
-	cJSON_AddStringToObject(err, "code", "NOT_IN_ROOM");
 	/* Last first: room_leave() moves the last member into the hole. */
 	while (r->count > 0) {
 		struct membership *m = r->members[r->count - 1];
 
-		sio_emit(m->client->sock, "error", err, NULL);
+		reply_error(gw, m->client->sock, ERR_NOT_IN_ROOM,
+		    MSG_ROOM_CLOSED);
 		room_leave(m, IPC_LEAVE_KICKED);	/* may free r at 0 */
 		if (room_find(gw, req->arg) != r)
 			break;
 	}
-	cJSON_Delete(err);
 	log_info("control: closed room %s (%u members removed)", req->arg,
 	    n);
 	d = cJSON_CreateObject();
@@ -575,8 +576,7 @@ accept_io(struct ev_loop *loop, ev_io *w, int revents)
 		close(fd);
 		return;
 	}
-	if ((cc = calloc(1, sizeof(*cc))) == NULL)
-		fatal("calloc");
+	cc = xcalloc(1, sizeof(*cc));
 	cc->ctl = ctl;
 	cc->fd = fd;
 	ev_io_init(&cc->io, conn_io, fd, EV_READ);
@@ -603,8 +603,7 @@ control_start(struct gateway *gw)
 
 	if (strcmp(conf, "off") == 0)
 		return 0;
-	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
-		fatal("calloc");
+	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->gw = gw;
 	ctl->fd = -1;
 	ctl->group = getegid();

@@ -45,34 +45,7 @@
 #ifndef COUP_CONTROL_H
 #define COUP_CONTROL_H
 
-#include "control_proto.h"
-
-#include <stddef.h>
-
-/* One request line, parsed and checked. */
-struct control_req {
-	enum control_cmd cmd;
-	/*
-	 * The one argument: NAME, ID, SOCKET (or the ID of kick --user) or
-	 * LEVEL; "" for the commands that take none.  Never empty otherwise,
-	 * within its kind's maximum, no control characters.
-	 */
-	char		 arg[CONTROL_ARG_MAX + 1];
-	int		 by_user;	/* kick --user ID */
-	int		 level;		/* log-level: enum log_level */
-	const char	*code;		/* on error: the answer's code */
-};
-
 struct gateway;
-
-/*
- * Parse and check one request line of `len` bytes (without its newline),
- * with no gateway needed.  Returns 0, or -1 with req->code (BAD_REQUEST,
- * BAD_VERSION or UNKNOWN_COMMAND) and a message in err.
- */
-int	control_parse(const char *line, size_t len, struct control_req *req,
-	    char *err, size_t errlen);
-const char *control_cmd_name(enum control_cmd);
 
 /* Listen on the control socket (none when CONTROL_SOCKET is "off"). */
 int	control_start(struct gateway *);

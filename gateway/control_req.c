@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "control_req.h"
 #include "json.h"
 #include "log.h"
 

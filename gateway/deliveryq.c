@@ -9,15 +9,14 @@
 #include "deliveryq.h"
 #include "ipc.h"
 #include "log.h"
+#include "xmalloc.h"
 
 struct dq_msg *
 dq_msg_new(uint16_t type, const void *body, size_t len, dq_done_cb done,
     void *arg)
 {
-	struct dq_msg *m = calloc(1, sizeof(*m) + len);
+	struct dq_msg *m = xcalloc(1, sizeof(*m) + len);
 
-	if (m == NULL)
-		fatal("calloc");
 	m->type = type;
 	m->len = len;
 	m->done = done;
@@ -160,10 +159,8 @@ suspect(struct dq *q, uint64_t conn, uint8_t tries)
 	if (i == q->nsuspects) {
 		if (q->nsuspects == q->cap) {
 			q->cap = q->cap ? q->cap * 2 : 4;
-			q->suspects = realloc(q->suspects,
-			    q->cap * sizeof(*q->suspects));
-			if (q->suspects == NULL)
-				fatal("realloc");
+			q->suspects = xreallocarray(q->suspects, q->cap,
+			    sizeof(*q->suspects));
 		}
 		q->nsuspects++;
 	}

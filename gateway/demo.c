@@ -23,9 +23,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "demo.h"
 #include "gateway.h"
 #include "httpd.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define DEMO_PREFIX	"/demo"
 #define DEMO_BUNDLE	"socket.io.min.js"
@@ -218,14 +220,12 @@ find_demo_dir(struct gateway *gw)
 	self_dir(self, sizeof(self));
 	snprintf(probe, sizeof(probe), "%s/demo/index.html", self);
 	if (conf != NULL && *conf != '\0')
-		dir = strdup(conf);
+		dir = xstrdup(conf);
 	else if (self[0] != '\0' && access(probe, R_OK) == 0) {
 		*strrchr(probe, '/') = '\0';
-		dir = strdup(probe);
+		dir = xstrdup(probe);
 	} else
-		dir = strdup(PKGDATADIR "/demo");
-	if (dir == NULL)
-		fatal("strdup");
+		dir = xstrdup(PKGDATADIR "/demo");
 	return dir;
 }
 

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "api/coupapi.h"
+#include "endpoints.h"
 #include "figures.h"
 #include "gateway.h"
 #include "httpd.h"

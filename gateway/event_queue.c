@@ -18,6 +18,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "rooms.h"
+#include "xmalloc.h"
 
 static struct {
 	struct gateway	*gw;
@@ -40,20 +41,17 @@ held_save(struct held_event *h, struct gateway *gw, uint64_t conn,
 	h->conn = conn;
 	h->ack = ev->ack_id;
 	h->json_len = ev->json_len;
-	if ((h->json = malloc(ev->json_len + 1)) == NULL)
-		fatal("held_save");
+	h->json = xmalloc(ev->json_len + 1);
 	memcpy(h->json, ev->json, ev->json_len);
 	h->json[ev->json_len] = '\0';
 	if (nb == 0)
 		return;
 	h->nbins = nb;
-	if ((h->bin = calloc((size_t)nb, sizeof(*h->bin))) == NULL ||
-	    (h->binlen = calloc((size_t)nb, sizeof(*h->binlen))) == NULL)
-		fatal("held_save");
+	h->bin = xcalloc((size_t)nb, sizeof(*h->bin));
+	h->binlen = xcalloc((size_t)nb, sizeof(*h->binlen));
 	for (int i = 0; i < nb; i++) {
 		h->binlen[i] = ev->bins->len[i];
-		if ((h->bin[i] = malloc(h->binlen[i] + 1)) == NULL)
-			fatal("held_save");
+		h->bin[i] = xmalloc(h->binlen[i] + 1);
 		memcpy(h->bin[i], ev->bins->data[i], h->binlen[i]);
 	}
 }
@@ -138,8 +136,7 @@ equeue_push(struct client *c, const struct sio_event *ev)
 	if (c->eq.count >= max_count ||
 	    c->eq.bytes + ev->json_len > max_bytes)
 		return -1;
-	if ((h = malloc(sizeof(*h))) == NULL)
-		fatal("malloc");
+	h = xmalloc(sizeof(*h));
 	held_save(h, c->gw, c->conn, ev);
 	h->next = NULL;
 	if (c->eq.tail != NULL)
@@ -241,9 +238,7 @@ equeue_release(struct gateway *gw, uint64_t conn)
 		return;
 	if (eq.n == eq.cap) {
 		eq.cap = eq.cap ? eq.cap * 2 : 16;
-		if ((eq.conns = realloc(eq.conns, eq.cap * sizeof(*eq.conns))) ==
-		    NULL)
-			fatal("realloc");
+		eq.conns = xreallocarray(eq.conns, eq.cap, sizeof(*eq.conns));
 	}
 	eq.conns[eq.n++] = conn;
 	c->eq.scheduled = 1;

@@ -34,6 +34,7 @@
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 
 /* One event being handled. */
@@ -88,7 +89,7 @@ succeed(struct ctx *x, const char *key, const char *value)
 static void
 bad_request(struct ctx *x, const char *message)
 {
-	refuse(x, "BAD_REQUEST", message);
+	refuse(x, ERR_BAD_REQUEST, message);
 }
 
 /* ---------------------------------------------------------------- fields */
@@ -211,7 +212,7 @@ my_video_room(struct ctx *x)
 
 	field_id(x, "roomId", id);
 	if (x->c->video == NULL || strcmp(x->c->video->room->id, id) != 0) {
-		refuse(x, "NOT_IN_ROOM", "You are not in that video room");
+		refuse(x, ERR_NOT_IN_ROOM, MSG_NOT_IN_VIDEO);
 		return NULL;
 	}
 	return x->c->video;
@@ -223,7 +224,7 @@ forward(struct ctx *x, struct room *r, int event, int guest)
 {
 	if (room_event(r, x->c, event, guest, x->msg_id, x->raw, x->raw_len,
 	    x->bins) < 0) {
-		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+		refuse(x, ERR_ROOM_UNAVAILABLE, MSG_JOIN_FAIL);
 		return -1;
 	}
 	peers_event(x->gw, r->name, x->c, event, guest, x->msg_id, x->p,
@@ -241,7 +242,7 @@ may_join(struct ctx *x, const char *name)
 	log_info("socket %s: user %s is in USER_ROOMS_MAX (%lld) rooms; "
 	    "the join of %s is refused", sio_socket_id(x->c->sock),
 	    x->c->user_id, config_int(&x->gw->cfg, CFG_USER_ROOMS_MAX), name);
-	refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+	refuse(x, ERR_ROOM_UNAVAILABLE, MSG_JOIN_FAIL);
 	return 0;
 }
 
@@ -294,7 +295,7 @@ check_done(void *arg, enum coupapi_member answer)
 		ck->then(&x, ck->study);
 		break;
 	case COUPAPI_MEMBER_NO:
-		refuse(&x, "NOT_MEMBER", MSG_NOT_MEMBER);
+		refuse(&x, ERR_NOT_MEMBER, MSG_NOT_MEMBER);
 		break;
 	case COUPAPI_MEMBER_FAILED:
 		if (c->gw->development) {
@@ -303,7 +304,7 @@ check_done(void *arg, enum coupapi_member answer)
 			    c->user_id, ck->study);
 			ck->then(&x, ck->study);
 		} else
-			refuse(&x, "MEMBERSHIP_CHECK_FAILED", MSG_CHECK_FAIL);
+			refuse(&x, ERR_CHECK_FAILED, MSG_CHECK_FAIL);
 		break;
 	}
 	resumed_end(&ck->h);
@@ -314,10 +315,8 @@ check_done(void *arg, enum coupapi_member answer)
 static void
 check_member(struct ctx *x, const char *study, after_check then)
 {
-	struct check *ck = calloc(1, sizeof(*ck));
+	struct check *ck = xcalloc(1, sizeof(*ck));
 
-	if (ck == NULL)
-		fatal("calloc");
 	hold(&ck->h, x);
 	snprintf(ck->study, sizeof(ck->study), "%s", study);
 	ck->then = then;
@@ -372,7 +371,7 @@ join_done(void *arg, int processed)
 			reply_ack_ok(c->sock, w->ack, w->key, w->id);
 		else
 			reply_ack_refused(c->sock, w->ack, processed < 0 ?
-			    "INTERNAL" : "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+			    ERR_INTERNAL : ERR_ROOM_UNAVAILABLE, MSG_JOIN_FAIL);
 	}
 	free(w);
 }
@@ -380,10 +379,8 @@ join_done(void *arg, int processed)
 static void
 join(struct ctx *x, struct room *r, const char *key, const char *id)
 {
-	struct join_wait *w = calloc(1, sizeof(*w));
+	struct join_wait *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		fatal("calloc");
 	w->gw = x->gw;
 	w->conn = x->c->conn;
 	w->ack = x->ack;
@@ -393,7 +390,7 @@ join(struct ctx *x, struct room *r, const char *key, const char *id)
 	if (room_join(r, x->c, join_done, w) < 0) {
 		free(w);
 		equeue_release(x->gw, x->c->conn);
-		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+		refuse(x, ERR_ROOM_UNAVAILABLE, MSG_JOIN_FAIL);
 	}
 }
 
@@ -418,7 +415,7 @@ admitted(void *arg, enum peers_admit result)
 
 	if (resume(&a->h, &x) == 0) {
 		if (result == PEERS_FULL)
-			refuse(&x, "ROOM_FULL", "The video room is full");
+			refuse(&x, ERR_ROOM_FULL, MSG_ROOM_FULL);
 		else
 			a->then(&x, a->id);
 		resumed_end(&a->h);
@@ -431,10 +428,8 @@ static void
 admit(struct ctx *x, const char *room, unsigned max, const char *id,
     void (*then)(struct ctx *, const char *))
 {
-	struct admission *a = calloc(1, sizeof(*a));
+	struct admission *a = xcalloc(1, sizeof(*a));
 
-	if (a == NULL)
-		fatal("calloc");
 	hold(&a->h, x);
 	snprintf(a->id, sizeof(a->id), "%s", id);
 	a->then = then;
@@ -480,11 +475,11 @@ join_video(struct ctx *x, const char *study)
 		return;
 	}
 	if ((r != NULL ? r->count : 0) + peers_remote_count(x->gw, name) >= max) {
-		refuse(x, "ROOM_FULL", "The video room is full");
+		refuse(x, ERR_ROOM_FULL, MSG_ROOM_FULL);
 		return;
 	}
 	if (!rooms_may_open(x->gw, name)) {
-		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+		refuse(x, ERR_ROOM_UNAVAILABLE, MSG_JOIN_FAIL);
 		return;
 	}
 	/* (Leaving the old video room frees a place for the new one.) */
@@ -525,7 +520,7 @@ on_join_room(struct ctx *x)
 	field_id(x, "studyId", study);
 	field_id(x, "roomId", room);
 	if (room_of_other_study(room, study)) {
-		refuse(x, "NOT_MEMBER", MSG_NOT_MEMBER);
+		refuse(x, ERR_NOT_MEMBER, MSG_NOT_MEMBER);
 		return;
 	}
 	check_member(x, study, join_video);
@@ -595,8 +590,7 @@ relay(struct ctx *x, int event, const char *field)
 	}
 	if (x->c->video == NULL || target == NULL || target->video == NULL ||
 	    target->video->room != x->c->video->room) {
-		refuse(x, "NOT_IN_ROOM", "The recipient is not in your video "
-		    "room");
+		refuse(x, ERR_NOT_IN_ROOM, MSG_NO_RECIPIENT);
 		return;
 	}
 	if (relay_here(x, event, field, target) == 0 ||
@@ -794,7 +788,7 @@ join_study(struct ctx *x, const char *study)
 	if (r != NULL && room_membership(r, x->c) != NULL)
 		succeed(x, "studyId", study);
 	else if (!rooms_may_open(x->gw, name))
-		refuse(x, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+		refuse(x, ERR_ROOM_UNAVAILABLE, MSG_JOIN_FAIL);
 	else if (!may_join(x, name))
 		return;
 	else if (peers_active(x->gw))
@@ -820,7 +814,7 @@ on_leave_study(struct ctx *x)
 
 	field_id(x, "studyId", study);
 	if ((m = in_room(x->c, "study:", study)) == NULL) {
-		refuse(x, "NOT_IN_ROOM", "You are not in that study");
+		refuse(x, ERR_NOT_IN_ROOM, MSG_NOT_IN_STUDY);
 		return;
 	}
 	room_leave(m, IPC_LEAVE_LEFT);
@@ -890,7 +884,7 @@ rate_check(struct ctx *x)
 	case RATE_REFUSED:
 	default:
 		x->gw->stats.rate_limited++;
-		refuse(x, "RATE_LIMITED", "Too many events; slow down");
+		refuse(x, ERR_RATE_LIMITED, MSG_RATE_LIMITED);
 		return -1;
 	}
 }
@@ -1006,8 +1000,7 @@ dispatch_now(struct client *c, const struct sio_event *ev)
 	if (valid && is_call_status(ev->name)) {
 		field_id(&x, "roomId", id);
 		if (c->video == NULL || strcmp(c->video->room->id, id) != 0) {
-			refuse(&x, "NOT_IN_ROOM", "You are not in that video "
-			    "room");
+			refuse(&x, ERR_NOT_IN_ROOM, MSG_NOT_IN_VIDEO);
 			return;
 		}
 	}
@@ -1035,7 +1028,7 @@ events_dispatch(struct client *c, const struct sio_event *ev)
 		return;
 	ctx_of(&x, c, ev, 0);
 	x.gw->stats.rate_limited++;
-	refuse(&x, "RATE_LIMITED", "Too many events waiting; slow down");
+	refuse(&x, ERR_RATE_LIMITED, MSG_QUEUE_FULL);
 }
 
 void

@@ -11,9 +11,11 @@
 #include "eio_server.h"
 #include "gateway.h"
 #include "httpd.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "rooms.h"
 #include "sio_server.h"
+#include "spares.h"
 #include "supervisor.h"
 
 void

@@ -21,15 +21,21 @@
 #include "cluster/cluster.h"
 #include "control.h"
 #include "daemon.h"
+#include "demo.h"
+#include "endpoints.h"
 #include "gateway.h"
 #include "httpd.h"
 #include "events.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "namespace.h"
 #include "peers.h"
 #include "rooms.h"
 #include "runfile.h"
 #include "sio_server.h"
 #include "timestamp.h"
+#include "json.h"
+#include "xmalloc.h"
 
 
 static void
@@ -88,6 +94,7 @@ main(int argc, char **argv)
 
 	memset(&gw, 0, sizeof(gw));
 	log_init("gateway", LOG_LEVEL_INFO);
+	json_use_xmalloc();
 	gw.argc = argc;
 	gw.argv = argv;
 	if (config_load(&gw.cfg, argc, argv, &cli, err, sizeof(err)) < 0) {

@@ -5,10 +5,13 @@
  * (clients.c) or a refusal; event: events.c; disconnect: leave every
  * room, or cancel an authentication still in flight.
  */
+#include "clients.h"
+#include "connect.h"
 #include "gateway.h"
 #include "events.h"
 #include "ipc.h"
 #include "log.h"
+#include "namespace.h"
 #include "rooms.h"
 #include "sio_server.h"
 

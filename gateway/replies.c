@@ -7,32 +7,15 @@
 #include "replies.h"
 #include "sio_server.h"
 
-static cJSON *
-object(void)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL)
-		fatalx("cJSON: out of memory");
-	return o;
-}
-
-static void
-add_string(cJSON *o, const char *key, const char *value)
-{
-	if (cJSON_AddStringToObject(o, key, value) == NULL)
-		fatalx("cJSON: out of memory");
-}
-
 void
 reply_error(struct gateway *gw, struct sio_socket *s, const char *code,
     const char *message)
 {
-	cJSON *err = object();
+	cJSON *err = cJSON_CreateObject();	/* xmalloc's hooks: not NULL */
 
 	gw->stats.errors++;
-	add_string(err, "message", message);
-	add_string(err, "code", code);
+	cJSON_AddStringToObject(err, "message", message);
+	cJSON_AddStringToObject(err, "code", code);
 	sio_emit(s, "error", err, NULL);
 	cJSON_Delete(err);
 }
@@ -46,8 +29,7 @@ reply_ack(struct sio_socket *s, long long ack, cJSON *obj)
 		cJSON_Delete(obj);
 		return;
 	}
-	if ((args = cJSON_CreateArray()) == NULL)
-		fatalx("cJSON: out of memory");
+	args = cJSON_CreateArray();
 	cJSON_AddItemToArray(args, obj);
 	sio_ack(s, ack, args, NULL);
 	cJSON_Delete(args);
@@ -61,10 +43,10 @@ reply_ack_refused(struct sio_socket *s, long long ack, const char *code,
 
 	if (ack < 0)
 		return;
-	a = object();
+	a = cJSON_CreateObject();
 	cJSON_AddFalseToObject(a, "ok");
-	add_string(a, "code", code);
-	add_string(a, "message", message);
+	cJSON_AddStringToObject(a, "code", code);
+	cJSON_AddStringToObject(a, "message", message);
 	reply_ack(s, ack, a);
 }
 
@@ -76,9 +58,9 @@ reply_ack_ok(struct sio_socket *s, long long ack, const char *key,
 
 	if (ack < 0)
 		return;
-	a = object();
+	a = cJSON_CreateObject();
 	cJSON_AddTrueToObject(a, "ok");
 	if (key != NULL)
-		add_string(a, key, value);
+		cJSON_AddStringToObject(a, key, value);
 	reply_ack(s, ack, a);
 }

@@ -19,7 +19,9 @@
 #include "replies.h"
 #include "rooms.h"
 #include "sio_server.h"
+#include "spares.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 /* Every room, by name: names are chosen by clients, hence the keyed
  * hash (hashtab.h). */
@@ -99,9 +101,8 @@ room_get(struct gateway *gw, const char *name)
 
 	if (r != NULL)
 		return r;
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->name = strdup(name)) == NULL)
-		fatal("calloc");
+	r = xcalloc(1, sizeof(*r));
+	r->name = xstrdup(name);
 	r->gw = gw;
 	r->id = strchr(r->name, ':') + 1;
 	r->kind = strncmp(name, "video:", 6) == 0 ? ROOM_VIDEO : ROOM_STUDY;
@@ -168,8 +169,7 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 		}
 		return -1;
 	}
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		fatal("calloc");
+	m = xcalloc(1, sizeof(*m));
 	m->room = r;
 	m->client = c;
 	m->joined_at = timestamp_now_ms();
@@ -182,9 +182,8 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 	}
 	if (r->count == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 4;
-		r->members = realloc(r->members, sizeof(*r->members) * r->cap);
-		if (r->members == NULL)
-			fatal("realloc");
+		r->members = xreallocarray(r->members, r->cap,
+		    sizeof(*r->members));
 	}
 	m->idx = r->count;
 	r->members[r->count++] = m;
@@ -421,7 +420,7 @@ gave_up(void *arg)
 {
 	struct room *r = arg;
 
-	room_tell(r, "ROOM_UNAVAILABLE", MSG_JOIN_FAIL);
+	room_tell(r, ERR_ROOM_UNAVAILABLE, MSG_JOIN_FAIL);
 	room_unavailable(r);
 }
 
@@ -438,7 +437,7 @@ dropped(void *arg, uint16_t type, uint64_t conn)
 		return;
 	log_warnx("room %s: a message of user %s that its process died on "
 	    "was dropped", r->name, c->user_id);
-	client_error(c, "INTERNAL", MSG_JOIN_FAIL);
+	client_error(c, ERR_INTERNAL, MSG_JOIN_FAIL);
 	if (type == IPC_JOIN && (m = room_membership(r, c)) != NULL)
 		room_leave(m, IPC_LEAVE_KICKED);
 }

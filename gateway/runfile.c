@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "runfile.h"
+#include "xmalloc.h"
 
 /* As many links as the kernel follows in one path (MAXSYMLINKS). */
 #define LINKS_MAX	40
@@ -317,8 +318,7 @@ runfile_init(struct runfile *f, const char *what, const char *path,
 		}
 		if ((fd = fcntl(rundir, F_DUPFD_CLOEXEC, 0)) < 0)
 			fatal("dup");
-		if (asprintf(&f->path, "%s/%s", run_dir, name) < 0)
-			fatal("asprintf");
+		f->path = xasprintf("%s/%s", run_dir, name);
 	} else {
 		if (split_path(path, dir, sizeof(dir), base,
 		    sizeof(base)) < 0) {
@@ -330,12 +330,10 @@ runfile_init(struct runfile *f, const char *what, const char *path,
 			snprintf(err, errlen, "%s %s: %s", what, path, why);
 			return -1;
 		}
-		if ((f->path = strdup(path)) == NULL)
-			fatal("strdup");
+		f->path = xstrdup(path);
 		name = base;
 	}
-	if ((f->name = strdup(name)) == NULL)
-		fatal("strdup");
+	f->name = xstrdup(name);
 	f->dirfd = fd;
 	return 0;
 }

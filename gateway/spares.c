@@ -11,6 +11,7 @@
  */
 #include "ipc.h"
 #include "log.h"
+#include "spares.h"
 #include "supervisor_int.h"
 #include "timestamp.h"
 

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "supervisor_int.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 /* Bytes that may wait for a running child before it counts as stuck. */
 #define CHILD_SENDQ_MAX		(16u * 1024 * 1024)
@@ -543,9 +544,8 @@ child_new(struct supervisor *s, const char *name, struct child **list)
 {
 	struct child *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->name = strdup(name)) == NULL)
-		fatal("calloc");
+	c = xcalloc(1, sizeof(*c));
+	c->name = xstrdup(name);
 	c->sup = s;
 	ev_init(&c->timer, on_timer);
 	c->timer.data = c;
@@ -704,16 +704,14 @@ find_roomd(const char *conf)
 	ssize_t n;
 
 	if (conf != NULL && *conf != '\0')
-		path = strdup(conf);
+		path = xstrdup(conf);
 	else if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0 &&
 	    (self[n] = '\0', slash = strrchr(self, '/')) != NULL &&
 	    (snprintf(slash + 1, sizeof(self) - (size_t)(slash + 1 - self),
 	    "coup-roomd"), access(self, X_OK) == 0))
-		path = strdup(self);
+		path = xstrdup(self);
 	else
-		path = strdup(LIBEXECDIR "/coup-roomd");
-	if (path == NULL)
-		fatal("strdup");
+		path = xstrdup(LIBEXECDIR "/coup-roomd");
 	if (access(path, X_OK) != 0)
 		log_warn("room processes: %s is not executable; rooms will be "
 		    "unavailable (set ROOMD_PATH)", path);
@@ -726,10 +724,8 @@ struct supervisor *
 supervisor_new(struct ev_loop *loop, const struct supervisor_opts *o,
     const struct supervisor_ops *ops)
 {
-	struct supervisor *s = calloc(1, sizeof(*s));
+	struct supervisor *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL)
-		fatal("calloc");
 	s->loop = loop;
 	s->ops = *ops;
 	s->syslog = o->syslog;

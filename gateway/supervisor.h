@@ -95,9 +95,5 @@ struct supervisor_stats {
 void		 supervisor_stats(struct supervisor *, struct supervisor_stats *);
 /* coupctl log-level or a reload: tell every room process. */
 void		 supervisor_set_log_level(struct supervisor *, int level);
-/* spares.c: keep n processes started ahead of need (ROOM_SPARES);
- * then, when it changes (0 while draining), grow or shrink the pool. */
-void		 spares_attach(struct supervisor *, unsigned n);
-void		 supervisor_set_spares(struct supervisor *, unsigned);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "ipc.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define HDR_LEN		16
 _Static_assert(sizeof(struct ipc_hdr) == HDR_LEN,
@@ -373,9 +374,8 @@ ipc_chan_new(struct ev_loop *loop, int fd, size_t sendq_max,
 	    type != SOCK_SEQPACKET)
 		fatalx("ipc_chan_new: fd %d is not a SOCK_SEQPACKET socket", fd);
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->rbuf = malloc(RBUF_LEN)) == NULL)
-		fatal("malloc");
+	c = xcalloc(1, sizeof(*c));
+	c->rbuf = xmalloc(RBUF_LEN);
 	c->loop = loop;
 	c->fd = fd;
 	c->cb = *cb;

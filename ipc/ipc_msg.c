@@ -8,6 +8,7 @@
 #include "bounds.h"
 #include "ipc.h"
 #include "ipc_msg.h"
+#include "xmalloc.h"
 
 struct ipc_str
 ipc_str(const char *s)
@@ -345,11 +346,9 @@ ipc_put_body(struct buf *b, uint16_t type, const union ipc_body *u)
 		return ipc_put_event(b, &u->event);
 	case IPC_SEND: {
 		/* The conns as they came: re-read, then written the same. */
-		uint64_t *conns = malloc(sizeof(*conns) * (u->send.n + 1));
+		uint64_t *conns = xcalloc(u->send.n + 1, sizeof(*conns));
 		int rc;
 
-		if (conns == NULL)
-			return -1;
 		for (uint32_t i = 0; i < u->send.n; i++)
 			conns[i] = ipc_send_conn(&u->send, i);
 		rc = ipc_put_send(b, conns, u->send.n, &u->send.bins,

@@ -24,6 +24,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "random_id.h"
+#include "xmalloc.h"
 
 enum transport { T_POLLING, T_WEBSOCKET };
 enum hb_state { HB_WAIT_PING, HB_WAIT_PONG };
@@ -89,10 +90,8 @@ static void	respond_get(struct eio_session *, const char *forced);
 struct eio_msg *
 eio_msg_new(int binary, size_t len)
 {
-	struct eio_msg *m = malloc(sizeof(*m) + LWS_PRE + 1 + len);
+	struct eio_msg *m = xmalloc(sizeof(*m) + LWS_PRE + 1 + len);
 
-	if (m == NULL)
-		fatal("malloc");
 	m->refs = 1;
 	m->type = EIO_MESSAGE;
 	m->binary = (uint8_t)(binary != 0);
@@ -168,8 +167,7 @@ session_new(struct eio_server *s, enum transport t, const char *peer)
 {
 	struct eio_session *se;
 
-	if ((se = calloc(1, sizeof(*se))) == NULL)
-		fatal("calloc");
+	se = xcalloc(1, sizeof(*se));
 	se->srv = s;
 	se->transport = (uint8_t)t;
 	se->refs = 1;
@@ -313,10 +311,8 @@ queue_push(struct eio_session *se, struct eio_msg *m)
 	}
 	if (se->qlen == se->qcap) {
 		unsigned ncap = se->qcap ? se->qcap * 2 : 4;
-		struct eio_msg **nq = malloc(sizeof(*nq) * ncap);
+		struct eio_msg **nq = xmalloc(sizeof(*nq) * ncap);
 
-		if (nq == NULL)
-			fatal("malloc");
 		for (unsigned i = 0; i < se->qlen; i++)
 			nq[i] = se->q[(se->qhead + i) % se->qcap];
 		free(se->q);
@@ -962,8 +958,7 @@ eio_server_new(struct ev_loop *loop, const struct eio_opts *o,
 {
 	struct eio_server *s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		fatal("calloc");
+	s = xcalloc(1, sizeof(*s));
 	s->loop = loop;
 	s->o = *o;
 	s->cb = *cb;

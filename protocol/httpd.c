@@ -40,6 +40,7 @@
 
 #include "httpd.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /* Bytes written per WRITEABLE callback for HTTP answers. */
 #define HTTPD_WRITE_SLICE	(32 * 1024)
@@ -144,8 +145,7 @@ httpd_set_origins(struct httpd *h, const char *list)
 	h->any_origin = 0;
 	if (list == NULL)
 		return;
-	if ((copy = strdup(list)) == NULL)
-		fatal("strdup");
+	copy = xstrdup(list);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ' || *tok == '\t')
@@ -160,11 +160,9 @@ httpd_set_origins(struct httpd *h, const char *list)
 			h->any_origin = 1;
 			continue;
 		}
-		h->origins = realloc(h->origins,
-		    sizeof(*h->origins) * (h->norigins + 1));
-		if (h->origins == NULL ||
-		    (h->origins[h->norigins] = strdup(tok)) == NULL)
-			fatal("realloc");
+		h->origins = xreallocarray(h->origins, h->norigins + 1,
+		    sizeof(*h->origins));
+		h->origins[h->norigins] = xstrdup(tok);
 		h->norigins++;
 	}
 	free(copy);
@@ -200,8 +198,7 @@ header_dup(struct lws *wsi, enum lws_token_indexes tok)
 
 	if (len <= 0)
 		return NULL;
-	if ((s = malloc((size_t)len + 1)) == NULL)
-		fatal("malloc");
+	s = xmalloc((size_t)len + 1);
 	/* Cannot fail with room for all of it; if it did, "" is a value
 	 * that no check allows (and still not an absent header). */
 	if (lws_hdr_copy(wsi, s, len + 1, tok) < 0)
@@ -222,16 +219,14 @@ query_read(struct lws *wsi, struct httpd_query *q)
 	/* Each argument and its NUL: the total counts one separator between
 	 * two arguments, so total + 1 holds them all. */
 	room = (size_t)total + 1;
-	if ((q->store = malloc(room)) == NULL)
-		fatal("malloc");
+	q->store = xmalloc(room);
 	for (int i = 0; used < room; i++) {
 		int n = lws_hdr_copy_fragment(wsi, q->store + used,
 		    (int)(room - used), WSI_TOKEN_HTTP_URI_ARGS, i);
 
 		if (n < 0)
 			break;
-		if ((q->v = realloc(q->v, sizeof(*q->v) * (q->n + 1))) == NULL)
-			fatal("realloc");
+		q->v = xreallocarray(q->v, q->n + 1, sizeof(*q->v));
 		q->v[q->n++] = q->store + used;
 		used += (size_t)n + 1;
 	}
@@ -282,9 +277,8 @@ req_new(struct httpd *h, struct lws *wsi, const char *path)
 	struct httpd_req *req;
 	char *ctype, *conn;
 
-	if ((req = calloc(1, sizeof(*req))) == NULL ||
-	    (req->path = strdup(path ? path : "/")) == NULL)
-		fatal("calloc");
+	req = xcalloc(1, sizeof(*req));
+	req->path = xstrdup(path ? path : "/");
 	req->srv = h;
 	req->wsi = wsi;
 	req->method = method_of(wsi);
@@ -554,10 +548,8 @@ write_answer(struct httpd *h, struct lws *wsi, struct conn *c)
 	size_t n = left > HTTPD_WRITE_SLICE ? HTTPD_WRITE_SLICE : left;
 	int final = n == left;
 	/* lws wants LWS_PRE writable bytes before what it sends. */
-	uint8_t *slice = malloc(LWS_PRE + n);
+	uint8_t *slice = xmalloc(LWS_PRE + n);
 
-	if (slice == NULL)
-		fatal("malloc");
 	memcpy(slice + LWS_PRE, req->resp.data + req->resp_off, n);
 	int w = lws_write(wsi, slice + LWS_PRE, n,
 	    final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
@@ -1022,8 +1014,7 @@ adopt(struct httpd *h, int fd)
 	    LWS_ADOPT_HTTP, desc, NULL, NULL);
 	if (wsi == NULL)
 		return -1;	/* lws has closed fd */
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal("calloc");
+	l = xcalloc(1, sizeof(*l));
 	l->h = h;
 	l->wsi = wsi;
 	ev_timer_init(&l->deadline, on_deadline, h->request_timeout, 0.);
@@ -1321,16 +1312,14 @@ httpd_new(struct ev_loop *loop, const struct httpd_opts *o,
 	char why[256];
 	size_t n;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		fatal("calloc");
+	h = xcalloc(1, sizeof(*h));
 	h->loop = loop;
 	h->tr = tr;
 	h->srv = srv;
 	h->max_body = o->max_body;
 	h->request_timeout = o->request_timeout_ms / 1000.0;
 	h->reserve_fd = -1;
-	if ((h->engine_path = strdup(o->engine_path)) == NULL)
-		fatal("strdup");
+	h->engine_path = xstrdup(o->engine_path);
 	n = strlen(h->engine_path);
 	while (n > 1 && h->engine_path[n - 1] == '/')
 		n--;
@@ -1388,9 +1377,8 @@ add_route(struct httpd *h, const char *path, int prefix, httpd_handler fn,
 {
 	struct route *r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->path = strdup(path)) == NULL)
-		fatal("calloc");
+	r = xcalloc(1, sizeof(*r));
+	r->path = xstrdup(path);
 	r->prefix = prefix;
 	r->fn = fn;
 	r->arg = arg;

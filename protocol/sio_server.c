@@ -19,6 +19,7 @@
 #include "ratelimit.h"
 #include "sio_packet.h"
 #include "sio_server.h"
+#include "xmalloc.h"
 
 struct pending_ack {
 	struct pending_ack	*next;
@@ -95,11 +96,9 @@ out_new(const char *nsp, enum sio_type type, long long id, const cJSON *data,
     const struct sio_bins *bins)
 {
 	int nb = bins ? bins->n : 0;
-	struct sio_out *o = malloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
+	struct sio_out *o = xmalloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
 	struct buf b = BUF_INIT;
 
-	if (o == NULL)
-		fatal("malloc");
 	if (nb > 0)
 		type = type == SIO_ACK ? SIO_BINARY_ACK : SIO_BINARY_EVENT;
 	sio_encode(&b, type, nsp, id, nb, data);
@@ -118,8 +117,6 @@ event_array(const char *name, const cJSON *args)
 	cJSON *arr = cJSON_CreateArray();
 	const cJSON *it;
 
-	if (arr == NULL)
-		fatal("cJSON_CreateArray");
 	cJSON_AddItemToArray(arr, cJSON_CreateString(name));
 	if (args != NULL && cJSON_IsArray(args))
 		cJSON_ArrayForEach(it, args)
@@ -161,10 +158,8 @@ struct sio_out *
 sio_out_packet(const void *packet, size_t len, const struct sio_bins *bins)
 {
 	int nb = bins ? bins->n : 0;
-	struct sio_out *o = malloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
+	struct sio_out *o = xmalloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
 
-	if (o == NULL)
-		fatal("malloc");
 	o->text = msg_from(packet, len, 0);
 	o->nbins = nb;
 	for (int i = 0; i < nb; i++)
@@ -252,8 +247,7 @@ sio_emit_with_ack(struct sio_socket *s, const char *name, const cJSON *args,
 	struct sio_out *o;
 	int rc;
 
-	if ((pa = calloc(1, sizeof(*pa))) == NULL)
-		fatal("calloc");
+	pa = xcalloc(1, sizeof(*pa));
 	pa->id = s->next_ack++;
 	pa->cb = cb;
 	pa->arg = arg;
@@ -408,8 +402,7 @@ on_connect(struct client *c, struct sio_packet *p)
 		    eio_session_sid(c->eio), p->nsp);
 		return;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		fatal("calloc");
+	s = xcalloc(1, sizeof(*s));
 	s->client = c;
 	s->nsp = n;
 	random_id(s->id, SIO_ID_LEN);
@@ -592,10 +585,8 @@ on_text(struct client *c, const uint8_t *data, size_t len)
 			deliver(c, &p, NULL);
 			break;
 		}
-		if ((c->partial = malloc(sizeof(*c->partial))) == NULL ||
-		    (c->bins = calloc((size_t)p.attachments,
-		    sizeof(*c->bins))) == NULL)
-			fatal("malloc");
+		c->partial = xmalloc(sizeof(*c->partial));
+		c->bins = xcalloc((size_t)p.attachments, sizeof(*c->bins));
 		*c->partial = p;
 		c->bins_bytes = len;	/* the packet itself counts */
 		return;		/* the packet now belongs to c->partial */
@@ -645,8 +636,7 @@ engine_open(void *arg, struct eio_session *e)
 	struct sio_server *srv = arg;
 	struct client *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		fatal("calloc");
+	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->eio = e;
 	c->connects = (struct rate_bucket)RATE_BUCKET_INIT;
@@ -697,8 +687,7 @@ sio_server_new(struct ev_loop *loop, const struct eio_opts *o,
 	};
 	struct sio_server *srv;
 
-	if ((srv = calloc(1, sizeof(*srv))) == NULL)
-		fatal("calloc");
+	srv = xcalloc(1, sizeof(*srv));
 	srv->loop = loop;
 	srv->connect_timeout = so->connect_timeout_ms / 1000.0;
 	srv->connect_rate = so->connect_rate;
@@ -735,9 +724,8 @@ sio_namespace(struct sio_server *srv, const char *name,
 {
 	struct sio_nsp *n;
 
-	if ((n = calloc(1, sizeof(*n))) == NULL ||
-	    (n->name = strdup(name)) == NULL)
-		fatal("calloc");
+	n = xcalloc(1, sizeof(*n));
+	n->name = xstrdup(name);
 	n->srv = srv;
 	n->ops = *ops;
 	n->arg = arg;

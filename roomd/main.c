@@ -21,9 +21,11 @@
 
 #include "bounds.h"
 #include "ipc.h"
+#include "json.h"
 #include "ipc_msg.h"
 #include "log.h"
 #include "room.h"
+#include "xmalloc.h"
 
 /* What may wait for the gateway to read; a gateway this far behind is
  * stuck, and the room cannot help it. */
@@ -74,10 +76,8 @@ free_member(struct member *m)
 static char *
 dup_str(const char *s, size_t n)
 {
-	char *d = malloc(n + 1);
+	char *d = xmalloc(n + 1);
 
-	if (d == NULL)
-		fatal("malloc");
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
@@ -145,8 +145,7 @@ on_join(const struct ipc_msg *msg)
 	if (room_find(&room, j.conn) != NULL)
 		fatalx("JOIN of connection %llu twice",
 		    (unsigned long long)j.conn);
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		fatal("calloc");
+	m = xcalloc(1, sizeof(*m));
 	m->conn = j.conn;
 	m->flags = j.flags;
 	m->joined_at = j.joined_at;
@@ -406,6 +405,7 @@ main(int argc, char **argv)
 	snprintf(procname, sizeof(procname), "room %s", spare ? "(spare)" :
 	    name);
 	log_init(procname, LOG_LEVEL_INFO);
+	json_use_xmalloc();
 	if (use_syslog)
 		log_to_syslog(1);	/* a daemon's room: no stderr to speak of */
 	/* Belt and braces: EOF on the channel already tells us. */

@@ -9,6 +9,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "room.h"
+#include "xmalloc.h"
 
 /* Other members (connections) of the same user. */
 static unsigned
@@ -101,8 +102,7 @@ presence_event(struct room *r, const struct sender *s, const struct event *e)
 	for (m = r->members; m != NULL; m = m->next)
 		if (strcmp(m->user_id, s->user_id) == 0) {
 			free(m->status);
-			if ((m->status = strdup(status->valuestring)) == NULL)
-				fatal("strdup");
+			m->status = xstrdup(status->valuestring);
 		}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "userId", s->user_id);

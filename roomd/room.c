@@ -13,6 +13,7 @@
 #include "room.h"
 #include "sio_packet.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 struct member *
 room_find(struct room *r, uint64_t conn)
@@ -39,12 +40,10 @@ room_find_socket(struct room *r, const char *socket_id)
 size_t
 room_recipients(struct room *r, uint64_t except, uint64_t **out)
 {
-	uint64_t *conns = malloc(sizeof(*conns) * (r->count + 1));
+	uint64_t *conns = xmalloc(sizeof(*conns) * (r->count + 1));
 	struct member *m;
 	size_t n = 0;
 
-	if (conns == NULL)
-		fatal("malloc");
 	for (m = r->members; m != NULL; m = m->next)
 		if (m->conn != except)
 			conns[n++] = m->conn;
@@ -129,11 +128,7 @@ room_broadcast_bins(struct room *r, uint64_t except, const char *event,
 cJSON *
 user_copy(const cJSON *user)
 {
-	cJSON *u = user ? cJSON_Duplicate(user, 1) : cJSON_CreateNull();
-
-	if (u == NULL)
-		fatal("cJSON_Duplicate");
-	return u;
+	return user ? cJSON_Duplicate(user, 1) : cJSON_CreateNull();
 }
 
 cJSON *
@@ -146,12 +141,10 @@ event_field(const struct event *e, const char *name)
 	if (json_member(e->raw, e->raw_len, name, &v) < 0)
 		return cJSON_CreateNull();
 	/* cJSON copies raw text from a C string. */
-	if ((text = malloc(v.len + 1)) == NULL)
-		fatal("malloc");
+	text = xmalloc(v.len + 1);
 	memcpy(text, v.p, v.len);
 	text[v.len] = '\0';
-	if ((item = cJSON_CreateRaw(text)) == NULL)
-		fatal("cJSON_CreateRaw");
+	item = cJSON_CreateRaw(text);
 	free(text);
 	return item;
 }

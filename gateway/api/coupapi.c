@@ -29,6 +29,7 @@
 #include "keymap.h"
 #include "log.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 /* Larger answers are not an answer the API gives: count as unreachable. */
 #define COUPAPI_MAX_RESPONSE	(256 * 1024)
@@ -108,36 +109,11 @@ struct coupapi {
 
 /* ------------------------------------------------------------- helpers */
 
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		fatal("strdup");
-	return d;
-}
-
+/* cJSON allocates through xmalloc (xmalloc_json_hooks()): no NULL. */
 static cJSON *
 dup_json(const cJSON *j)
 {
-	cJSON *d;
-
-	if (j == NULL)
-		return NULL;
-	if ((d = cJSON_Duplicate(j, 1)) == NULL)
-		fatalx("cJSON_Duplicate: out of memory");
-	return d;
-}
-
-static cJSON *
-new_object(void)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL)
-		fatalx("cJSON_CreateObject: out of memory");
-	return o;
+	return j != NULL ? cJSON_Duplicate(j, 1) : NULL;
 }
 
 /*
@@ -337,8 +313,7 @@ cache_put(struct keymap *m, const char *key, size_t len, int ttl,
 	while ((e = keymap_oldest(m)) != NULL &&
 	    (e->expires <= now || keymap_count(m) >= COUPAPI_CACHE_MAX))
 		centry_free(keymap_remove_oldest(m));
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		fatal("calloc");
+	e = xcalloc(1, sizeof(*e));
 	e->expires = now + ttl;
 	e->result = result;
 	e->user = dup_json(user);
@@ -397,10 +372,8 @@ ready_later(struct coupapi_req *r, int result, const cJSON *user)
 static struct coupapi_req *
 req_new(struct coupapi *api, enum kind kind, void *arg)
 {
-	struct coupapi_req *r = calloc(1, sizeof(*r));
+	struct coupapi_req *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL)
-		fatal("calloc");
 	r->api = api;
 	r->kind = kind;
 	r->arg = arg;
@@ -470,7 +443,7 @@ verify_outcome(const struct http_result *res, const char *user_id,
 		cJSON_Delete(root);
 		return COUPAPI_AUTH_INACTIVE;
 	}
-	out = new_object();
+	out = cJSON_CreateObject();
 	id = cJSON_GetObjectItemCaseSensitive(user, "id");
 	if (cJSON_IsString(id) && id->valuestring[0] != '\0')
 		cJSON_AddStringToObject(out, "id", id->valuestring);
@@ -583,16 +556,14 @@ join_or_call(struct coupapi *api, struct coupapi_req *r,
 		return 1;
 	}
 
-	body = new_object();
-	if (cJSON_AddStringToObject(body, "userId", user_id) == NULL ||
-	    (json = cJSON_PrintUnformatted(body)) == NULL)
-		fatalx("cJSON: out of memory");
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "userId", user_id);
+	json = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	buf_printf(&url, "%s%s", api->base_url, path);
 	buf_append_byte(&url, '\0');
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		fatal("calloc");
+	c = xcalloc(1, sizeof(*c));
 	c->api = api;
 	c->kind = r->kind;
 	TAILQ_INIT(&c->waiters);
@@ -608,8 +579,7 @@ join_or_call(struct coupapi *api, struct coupapi_req *r,
 		free(c);
 		return 0;
 	}
-	if ((c->key = malloc(key->len ? key->len : 1)) == NULL)
-		fatal("malloc");
+	c->key = xmalloc(key->len ? key->len : 1);
 	memcpy(c->key, key->data, key->len);
 	c->keylen = key->len;
 	c->path = xstrdup(path);
@@ -717,17 +687,14 @@ set_base_url(struct coupapi *api, const char *url)
 	while (n > 0 && url[n - 1] == '/')
 		n--;
 	free(api->base_url);
-	if ((api->base_url = strndup(url, n)) == NULL)
-		fatal("strndup");
+	api->base_url = xstrndup(url, n);
 }
 
 struct coupapi *
 coupapi_new(struct ev_loop *loop, const struct coupapi_opts *opts)
 {
-	struct coupapi *api = calloc(1, sizeof(*api));
+	struct coupapi *api = xcalloc(1, sizeof(*api));
 
-	if (api == NULL)
-		fatal("calloc");
 	api->loop = loop;
 	set_base_url(api, opts->base_url);
 	api->timeout_ms = opts->timeout_ms;

@@ -21,6 +21,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 /*
  * Connections to one API host at once.  A reconnect storm of distinct
@@ -124,8 +125,7 @@ curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		events |= EV_WRITE;
 	if (sw == NULL) {
-		if ((sw = calloc(1, sizeof(*sw))) == NULL)
-			fatal("calloc");
+		sw = xcalloc(1, sizeof(*sw));
 		sw->hc = hc;
 		ev_io_init(&sw->io, on_socket_ready, s, events);
 		sw->io.data = sw;
@@ -287,8 +287,7 @@ http_post_json(struct http_client *hc, const char *url, const char *bearer,
 		    "not sent");
 		return NULL;
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		fatal("calloc");
+	r = xcalloc(1, sizeof(*r));
 	r->hc = hc;
 	r->cb = cb;
 	r->arg = arg;
@@ -368,8 +367,7 @@ http_client_new(struct ev_loop *loop, size_t max_response)
 			fatalx("curl_global_init failed");
 		curl_ready = 1;
 	}
-	if ((hc = calloc(1, sizeof(*hc))) == NULL)
-		fatal("calloc");
+	hc = xcalloc(1, sizeof(*hc));
 	hc->loop = loop;
 	hc->max_response = max_response;
 	if ((hc->multi = curl_multi_init()) == NULL)

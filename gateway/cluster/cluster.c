@@ -7,7 +7,8 @@
  * through those hooks.
  */
 #include "cluster.h"
-#include "cluster_int.h"
+#include "cluster_node.h"
+#include "cluster_rooms.h"
 #include "config.h"
 #include "gateway.h"
 #include "peers.h"

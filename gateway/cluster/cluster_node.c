@@ -35,13 +35,14 @@
 
 #include "autoconfig.h"
 #include "buf.h"
-#include "cluster_int.h"
+#include "cluster_node.h"
 #include "gateway.h"
 #include "log.h"
 #include "lua_scripts.h"
 #include "random_id.h"
 #include "rooms.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 struct cluster cl;
 
@@ -74,9 +75,8 @@ cl_eval(const char *script, int nkeys, int argc, const char **argv,
 
 	if (!cl.ready)
 		return -1;
-	if ((av = calloc(argc + 3, sizeof(*av))) == NULL ||
-	    (len = calloc(argc + 3, sizeof(*len))) == NULL)
-		fatal("calloc");
+	av = xcalloc(argc + 3, sizeof(*av));
+	len = xcalloc(argc + 3, sizeof(*len));
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVAL";
 	av[1] = script;

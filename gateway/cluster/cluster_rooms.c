@@ -32,7 +32,8 @@
 
 #include "bounds.h"
 #include "checks.h"
-#include "cluster_int.h"
+#include "cluster_node.h"
+#include "cluster_rooms.h"
 #include "gateway.h"
 #include "hashtab.h"
 #include "siphash.h"
@@ -46,6 +47,7 @@
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 /* Connection ids of remote members: far above any client's. */
 #define GHOST_CONN_BASE	(UINT64_C(1) << 62)
@@ -126,10 +128,8 @@ static char *
 str_cat(const char *a, const char *b)
 {
 	size_t na = strlen(a), nb = strlen(b);
-	char *s = malloc(na + nb + 1);
+	char *s = xmalloc(na + nb + 1);
 
-	if (s == NULL)
-		fatal("malloc");
 	memcpy(s, a, na);
 	memcpy(s + na, b, nb + 1);
 	return s;
@@ -142,9 +142,8 @@ croom_get(const char *name)
 
 	if (cr != NULL)
 		return cr;
-	if ((cr = calloc(1, sizeof(*cr))) == NULL ||
-	    (cr->name = strdup(name)) == NULL)
-		fatal("calloc");
+	cr = xcalloc(1, sizeof(*cr));
+	cr->name = xstrdup(name);
 	cr->key = str_cat(CL_ROOM_KEY, name);
 	cr->chan = str_cat(CL_ROOM_CHAN, name);
 	hashtab_insert(&crooms, &cr->hnode, hash_keyed_str(name));
@@ -261,8 +260,6 @@ push_made_event(struct room *r, const struct ghost *g, int event, cJSON *p)
 {
 	char *text = cJSON_PrintUnformatted(p);
 
-	if (text == NULL)
-		fatal("cJSON_PrintUnformatted");
 	push_event(r, g, NULL, NULL, NULL, event, NULL, text, strlen(text),
 	    NULL);
 	cJSON_free(text);
@@ -322,13 +319,13 @@ ghost_new(const cJSON *m)
 		log_debug("cluster: a member record that is not one ignored");
 		return NULL;
 	}
-	if ((g = calloc(1, sizeof(*g))) == NULL ||
-	    (g->sid = strdup(sid)) == NULL || (g->node = strdup(node)) ==
-	    NULL || (g->user_id = strdup(uid)) == NULL ||
-	    (g->user_json = cJSON_PrintUnformatted(user)) == NULL)
-		fatal("ghost_new");
-	if (status != NULL && (g->status = strdup(status)) == NULL)
-		fatal("strdup");
+	g = xcalloc(1, sizeof(*g));
+	g->sid = xstrdup(sid);
+	g->node = xstrdup(node);
+	g->user_id = xstrdup(uid);
+	g->user_json = cJSON_PrintUnformatted(user);	/* xmalloc's hooks */
+	if (status != NULL)
+		g->status = xstrdup(status);
 	g->flags = cJSON_IsNumber(flags) ? (uint8_t)(flags->valueint &
 	    (IPC_M_MUTED | IPC_M_VIDEO_OFF | IPC_M_SHARING)) : 0;
 	g->joined_at = cJSON_IsNumber(at) && json_safe_integer(at->valuedouble,
@@ -416,8 +413,7 @@ ghost_update(struct croom *cr, struct ghost *g, const cJSON *m, int tell)
 	if (status != NULL && (g->status == NULL ||
 	    strcmp(status, g->status) != 0)) {
 		free(g->status);
-		if ((g->status = strdup(status)) == NULL)
-			fatal("strdup");
+		g->status = xstrdup(status);
 		if (tell && r != NULL && r->kind == ROOM_STUDY) {
 			p = cJSON_CreateObject();
 			cJSON_AddStringToObject(p, "status", status);
@@ -445,8 +441,7 @@ member_json(const struct client *c, const struct membership *m,
 	    timestamp_now_ms()));
 	if (status != NULL)
 		cJSON_AddStringToObject(o, "status", status);
-	if ((text = cJSON_PrintUnformatted(o)) == NULL)
-		fatal("cJSON_PrintUnformatted");
+	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
 }
@@ -467,8 +462,6 @@ print_free(cJSON *o)
 {
 	char *text = cJSON_PrintUnformatted(o);
 
-	if (text == NULL)
-		fatal("cJSON_PrintUnformatted");
 	cJSON_Delete(o);
 	return text;
 }
@@ -494,11 +487,10 @@ send_leave(const char *room, const char *sid, int reason)
 	if (cl_eval(lua_leave, 2, 6, av, NULL, NULL) == 0)
 		cl.st.published++;
 	else {
-		struct outleave *o2 = calloc(1, sizeof(*o2));
+		struct outleave *o2 = xcalloc(1, sizeof(*o2));
 
-		if (o2 == NULL || (o2->room = strdup(room)) == NULL ||
-		    (o2->sid = strdup(sid)) == NULL)
-			fatal("calloc");
+		o2->room = xstrdup(room);
+		o2->sid = xstrdup(sid);
 		o2->next = outbox;
 		outbox = o2;
 	}
@@ -714,8 +706,7 @@ admits_each(struct croom *only, void (*fn)(struct admit *))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
-			if ((reqs = realloc(reqs, cap * sizeof(*reqs))) == NULL)
-				fatal("realloc");
+			reqs = xreallocarray(reqs, cap, sizeof(*reqs));
 		}
 		reqs[n++] = a->req;
 	}
@@ -765,10 +756,9 @@ croom_admit(void *ctx, struct client *c, const char *room, unsigned max,
     peers_admit_cb cb, void *arg)
 {
 	struct croom *cr = croom_get(room);
-	struct admit *a = calloc(1, sizeof(*a));
+	struct admit *a = xcalloc(1, sizeof(*a));
 
-	if (a == NULL || (a->sid = strdup(sio_socket_id(c->sock))) == NULL)
-		fatal("calloc");
+	a->sid = xstrdup(sio_socket_id(c->sock));
 	a->cr = cr;
 	a->conn = c->conn;
 	a->member = member_json(c, NULL, NULL);
@@ -942,8 +932,6 @@ peer_event(struct croom *cr, cJSON *o, const char *text, size_t len)
 	else {
 		char *uj = cJSON_PrintUnformatted(user);
 
-		if (uj == NULL)
-			fatal("cJSON_PrintUnformatted");
 		push_event(local_room(cr), NULL, sid, uid, uj, event, id,
 		    span.p, span.len, &bins);
 		cJSON_free(uj);
@@ -1114,8 +1102,7 @@ croom_event(void *ctx, const char *room, struct client *c, int event,
 		cJSON_AddStringToObject(o, "id", msg_id);
 	/* The payload as the client wrote it: printed again it could grow
 	 * (and be larger at every gateway than what was sent). */
-	if ((text = malloc(raw_len + 1)) == NULL)
-		fatal("malloc");
+	text = xmalloc(raw_len + 1);
 	memcpy(text, raw, raw_len);
 	text[raw_len] = '\0';
 	cJSON_AddItemToObject(o, "p", cJSON_CreateRaw(text));
@@ -1125,10 +1112,8 @@ croom_event(void *ctx, const char *room, struct client *c, int event,
 
 		/* Pub/sub carries text: the attachments go as base64. */
 		for (int i = 0; i < bins->n; i++) {
-			char *b64 = malloc(BASE64_ENCODED_LEN(bins->len[i]) + 1);
+			char *b64 = xmalloc(BASE64_ENCODED_LEN(bins->len[i]) + 1);
 
-			if (b64 == NULL)
-				fatal("malloc");
 			base64_encode(b64, bins->data[i], bins->len[i]);
 			b64[BASE64_ENCODED_LEN(bins->len[i])] = '\0';
 			cJSON_AddItemToArray(list, cJSON_CreateString(b64));

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "redis_link.h"
+#include "xmalloc.h"
 
 /* A command in flight. */
 struct pcmd {
@@ -66,8 +67,7 @@ parse_url(struct redis_link *l, const char *url, char *err, size_t errlen)
 			snprintf(err, errlen, "REDIS_URL: no socket path");
 			return -1;
 		}
-		if ((l->path = strdup(p)) == NULL)
-			fatal("strdup");
+		l->path = xstrdup(p);
 		snprintf(l->where, sizeof(l->where), "unix:%s", l->path);
 		return 0;
 	}
@@ -88,35 +88,27 @@ parse_url(struct redis_link *l, const char *url, char *err, size_t errlen)
 		const char *c = memchr(p, ':', (size_t)(at - p));
 
 		if (c != NULL) {
-			if (c > p && (l->user = strndup(p, (size_t)(c - p)))
-			    == NULL)
-				fatal("strndup");
-			if ((l->password = strndup(c + 1,
-			    (size_t)(at - c - 1))) == NULL)
-				fatal("strndup");
-		} else if ((l->password = strndup(p, (size_t)(at - p))) ==
-		    NULL)
-			fatal("strndup");
+			if (c > p)
+				l->user = xstrndup(p, (size_t)(c - p));
+			l->password = xstrndup(c + 1, (size_t)(at - c - 1));
+		} else
+			l->password = xstrndup(p, (size_t)(at - p));
 		p = at + 1;
 	}
-	hostport = slash ? strndup(p, (size_t)(slash - p)) : strdup(p);
-	if (hostport == NULL)
-		fatal("strdup");
+	hostport = slash ? xstrndup(p, (size_t)(slash - p)) : xstrdup(p);
 	if (hostport[0] == '[') {		/* [::1]:6379 */
 		char *close = strchr(hostport, ']');
 
 		if (close == NULL)
 			goto bad;
 		*close = '\0';
-		l->host = strdup(hostport + 1);
+		l->host = xstrdup(hostport + 1);
 		colon = close[1] == ':' ? close + 1 : NULL;
 	} else {
 		colon = strrchr(hostport, ':');
-		l->host = colon ? strndup(hostport, (size_t)(colon - hostport)) :
-		    strdup(hostport);
+		l->host = colon ? xstrndup(hostport, (size_t)(colon - hostport)) :
+		    xstrdup(hostport);
 	}
-	if (l->host == NULL)
-		fatal("strdup");
 	if (colon != NULL) {
 		char *end;
 		long v = strtol(colon + 1, &end, 10);
@@ -193,11 +185,10 @@ struct redis_link *
 redis_link_new(struct ev_loop *loop, const char *url, const char *name,
     double timeout, const struct redis_link_cbs *cbs, void *arg)
 {
-	struct redis_link *l = calloc(1, sizeof(*l));
+	struct redis_link *l = xcalloc(1, sizeof(*l));
 	char err[256];
 
-	if (l == NULL || (l->name = strdup(name)) == NULL)
-		fatal("calloc");
+	l->name = xstrdup(name);
 	if (parse_url(l, url, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	l->loop = loop;
@@ -303,10 +294,8 @@ static int
 send_argv(struct redis_link *l, redis_reply_cb cb, void *arg, int argc,
     const char **argv, const size_t *argvlen)
 {
-	struct pcmd *pc = calloc(1, sizeof(*pc));
+	struct pcmd *pc = xcalloc(1, sizeof(*pc));
 
-	if (pc == NULL)
-		fatal("calloc");
 	pc->link = l;
 	pc->cb = cb;
 	pc->arg = arg;

@@ -1,21 +1,21 @@
 /*
- * cluster_int.h - what the files of multi-server mode share, from the
- * bottom up: cluster_node.c (the Redis session, the node's heartbeat,
- * dead nodes, the status), cluster_rooms.c (rooms across gateways, over
- * the session) and cluster.c (which starts both and registers the rooms'
- * hooks with the core).  The session calls the rooms only through the
- * struct cl_listener it is started with.  Not for the rest of the
- * gateway, which sees cluster.h (main.c) and the hooks (peers.h).
+ * cluster_node.h - the bottom of multi-server mode (cluster_node.c): the
+ * Redis session, the node's heartbeat, dead nodes, the status, and the
+ * names of every key and channel.  Above it, cluster_rooms.h (rooms across
+ * gateways, over the session) and cluster.c (which starts both and
+ * registers the rooms' hooks with the core).  The session calls the rooms
+ * only through the struct cl_listener it is started with.  Not for the
+ * rest of the gateway, which sees cluster.h (main.c) and the hooks
+ * (peers.h).
  */
-#ifndef COUP_CLUSTER_INT_H
-#define COUP_CLUSTER_INT_H
+#ifndef COUP_CLUSTER_NODE_H
+#define COUP_CLUSTER_NODE_H
 
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
 #include <ev.h>
 
-#include "peers.h"
 #include "redis_link.h"
 
 struct gateway;
@@ -72,7 +72,6 @@ struct cluster {
 
 extern struct cluster cl;
 
-/* cluster_node.c */
 /* Connect to Redis at url (REDIS_URL) and keep the session up. */
 void	cl_start(struct gateway *, const char *url,
 	    const struct cl_listener *);
@@ -90,30 +89,5 @@ int	cl_publish(const char *channel, const char *msg);
 int	cl_subscribe(const char *channel);
 /* Something that should have answered did not: restart the session. */
 void	cl_session_failed(const char *why);
-
-/* cluster_rooms.c: the hooks of peers.h (ctx unused: one cluster) */
-void	croom_admit(void *, struct client *, const char *room, unsigned max,
-	    peers_admit_cb, void *arg);
-unsigned croom_remote_count(void *, const char *room);
-int	croom_has_member(void *, const char *room, const char *socket_id);
-void	croom_event(void *, const char *room, struct client *, int event,
-	    int guest, const char *msg_id, const cJSON *payload,
-	    const char *raw, size_t raw_len, const struct sio_bins *);
-void	croom_member_joined(void *, struct membership *);
-void	croom_member_left(void *, struct room *, struct client *,
-	    int reason);
-void	croom_replay(void *, struct room *, peers_push_cb, void *arg);
-/* the session's listener (struct cl_listener) */
-void	croom_subscribe_all(void);
-void	croom_subscribed(const char *channel);
-void	croom_session_ready(void);	/* outbox, then every room resynced */
-void	croom_session_down(void);
-void	croom_tick(void);		/* a snapshot of every room */
-void	croom_message(const char *channel, const char *msg, size_t len);
-void	croom_inbox(const char *msg, size_t len);
-void	croom_stop(void);
-unsigned croom_count(void);
-unsigned croom_remote_total(void);
-unsigned croom_local_total(void);
 
 #endif
