@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 
 import { useCall, uniq, roomChildPid, pollUntil, GATEWAY } from './lib/call.mjs';
 
-const SKIP = GATEWAY ? false : 'COUP_GATEWAY is not set (run through tests/browser/run-browser)';
+const SKIP = GATEWAY ? false : 'COUP_GATEWAY is not set (run through tests/run-node-test)';
 
 describe('demo page: a video call in headless Chromium', { skip: SKIP }, () => {
   const g = useCall();

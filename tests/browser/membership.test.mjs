@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 
 import { useCall, uniq, GATEWAY } from './lib/call.mjs';
 
-const SKIP = GATEWAY ? false : 'COUP_GATEWAY is not set (run through tests/browser/run-browser)';
+const SKIP = GATEWAY ? false : 'COUP_GATEWAY is not set (run through tests/run-node-test)';
 const NOT_MEMBER_MSG = '접근 권한이 없습니다.';
 
 describe('demo page: membership of the study (production, DEMO=on)', { skip: SKIP }, () => {

@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { startServer } from '../e2e/lib/server.mjs';
 import { useCall, GATEWAY } from './lib/call.mjs';
 
-const SKIP = GATEWAY ? false : 'COUP_GATEWAY is not set (run through tests/browser/run-browser)';
+const SKIP = GATEWAY ? false : 'COUP_GATEWAY is not set (run through tests/run-node-test)';
 
 /**
  * One GET with the path sent byte for byte (fetch would resolve "..").

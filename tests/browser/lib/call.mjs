@@ -3,7 +3,7 @@
 // own RUN_DIR, demo pages that join a call, and bounded waits that poll
 // inside the page.
 //
-// Environment (from tests/browser/run-browser): COUP_GATEWAY, CHROMIUM
+// Environment (from tests/run-node-test): COUP_GATEWAY, CHROMIUM
 // (default /usr/bin/chromium), BROWSER_ARTIFACTS (screenshots).
 
 import { before, after, afterEach } from 'node:test';

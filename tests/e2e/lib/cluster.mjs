@@ -19,7 +19,7 @@ const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 
 /** Why the cluster tests cannot run here, or false. */
 export function clusterSkipReason() {
-  if (!process.env.COUP_GATEWAY) return 'COUP_GATEWAY is not set (run through tests/e2e/run-e2e)';
+  if (!process.env.COUP_GATEWAY) return 'COUP_GATEWAY is not set (run through tests/run-node-test)';
   const r = spawnSync(REDIS_SERVER, ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return `${REDIS_SERVER} is not installed (install-deps --test installs it)`;
   return false;

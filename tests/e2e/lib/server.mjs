@@ -41,7 +41,7 @@ export function binaryFromEnv(name) {
 
 export function skipReason(name) {
   const p = process.env[name];
-  if (!p) return `${name} is not set (run through tests/e2e/run-e2e or set it to the server binary)`;
+  if (!p) return `${name} is not set (run through tests/run-node-test or set it to the server binary)`;
   return false;
 }
 
