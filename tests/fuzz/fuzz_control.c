@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "control.h"
+#include "control_req.h"
 #include "fuzz.h"
 #include "json.h"
 #include "log.h"
