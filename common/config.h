@@ -70,6 +70,16 @@ enum config_type {
 	X(CONNECT_TIMEOUT_MS, CONFIG_INT, "45000", 100, 3600000, NULL, 0,	\
 	    "Time a new session has to send its Socket.IO CONNECT "	\
 	    "before it is closed (ms).")				\
+	X(RECOVERY_WINDOW_MS, CONFIG_INT, "0", 0, 600000, NULL, 0,	\
+	    "Time a client whose connection was lost (not closed on "	\
+	    "purpose) keeps its session, rooms and missed events for "	\
+	    "Socket.IO connection state recovery (ms); 0 (for now the " \
+	    "default) turns recovery off; 30000 is what the CoUp app "	\
+	    "wants.")							\
+	X(RECOVERY_BUFFER_BYTES, CONFIG_INT, "1048576", 1024, 67108864, \
+	    NULL, 0,							\
+	    "Bytes of recent events kept per session for recovery; a "	\
+	    "client that missed more starts a new session.")		\
 	X(SEND_QUEUE_MAX, CONFIG_INT, "4194304", 65536, 1073741824, NULL, 0, \
 	    "Bytes queued for one client before it is dropped as too "	\
 	    "slow.")							\

@@ -174,8 +174,20 @@ client_error(struct client *c, const char *code, const char *message)
 void
 client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 {
-	struct client *c = xcalloc(1, sizeof(*c));
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+	struct sio_socket *held = sio_socket_recovering(s);
+	struct client *c;
+
+	/* Back after a lost connection: its session is its own only if the
+	 * verified user is the session's (a pid is no credential). */
+	if (held != NULL && (c = sio_socket_data(held)) != NULL &&
+	    cJSON_IsString(id) && strcmp(c->user_id, id->valuestring) == 0 &&
+	    sio_recover(s) != NULL) {
+		log_info("socket %s: user %s back; session recovered",
+		    sio_socket_id(c->sock), c->user_id);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
 
 	c->gw = gw;
 	c->sock = s;

@@ -100,6 +100,15 @@ err_answer(const char *code, const char *fmt, ...)
 	return a;
 }
 
+/* "websocket", "polling", or "held" while its connection is lost and its
+ * session kept for it (RECOVERY_WINDOW_MS). */
+static const char *
+transport_of(const struct client *c)
+{
+	return sio_socket_held(c->sock) ? "held" :
+	    eio_session_transport(sio_socket_engine(c->sock));
+}
+
 /* ---------------------------------------------------------------- commands */
 
 static cJSON *
@@ -184,8 +193,7 @@ cmd_room(struct gateway *gw, const struct control_req *req)
 		cJSON_AddStringToObject(o, "socketId", sio_socket_id(c->sock));
 		cJSON_AddStringToObject(o, "userId", c->user_id);
 		cJSON_AddStringToObject(o, "name", user_name(c));
-		cJSON_AddStringToObject(o, "transport", eio_session_transport(
-		    sio_socket_engine(c->sock)));
+		cJSON_AddStringToObject(o, "transport", transport_of(c));
 		cJSON_AddBoolToObject(o, "isMuted", m->flags & IPC_M_MUTED);
 		cJSON_AddBoolToObject(o, "isVideoOff",
 		    m->flags & IPC_M_VIDEO_OFF);
@@ -219,9 +227,8 @@ user_conn(struct client *c, void *arg)
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "socketId", sio_socket_id(c->sock));
-	cJSON_AddStringToObject(o, "transport",
-	    eio_session_transport(sio_socket_engine(c->sock)));
-	cJSON_AddStringToObject(o, "peer",
+	cJSON_AddStringToObject(o, "transport", transport_of(c));
+	cJSON_AddStringToObject(o, "peer", sio_socket_held(c->sock) ? "-" :
 	    eio_session_peer(sio_socket_engine(c->sock)));
 	rooms = cJSON_AddArrayToObject(o, "rooms");
 	for (struct membership *m = c->rooms; m != NULL; m = m->cnext)

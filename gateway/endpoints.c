@@ -66,6 +66,43 @@ prom(struct buf *b, const char *name, const char *type, const char *help,
 	    name, type, name, value);
 }
 
+/* Connection state recovery (RECOVERY_WINDOW_MS). */
+static void
+recovery_prometheus(struct buf *b, const struct sio_recovery_stats *r)
+{
+	prom(b, "coup_sessions_held", "gauge", "Sessions whose connection "
+	    "was lost, kept for their client to come back.", r->held);
+	prom(b, "coup_sessions_recovered_total", "counter", "Sessions a "
+	    "reconnecting client got back.", (double)r->recovered);
+	prom(b, "coup_sessions_expired_total", "counter", "Held sessions "
+	    "whose client did not come back in time.", (double)r->expired);
+	buf_printf(b, "# HELP coup_sessions_refused_total Reconnections "
+	    "that asked for a session and got a new one.\n"
+	    "# TYPE coup_sessions_refused_total counter\n"
+	    "coup_sessions_refused_total{reason=\"unknown\"} %llu\n"
+	    "coup_sessions_refused_total{reason=\"user\"} %llu\n"
+	    "coup_sessions_refused_total{reason=\"offset\"} %llu\n"
+	    "coup_sessions_refused_total{reason=\"overflow\"} %llu\n",
+	    r->refused_unknown, r->refused_user, r->refused_offset,
+	    r->overflowed);
+}
+
+static cJSON *
+recovery_json(const struct sio_recovery_stats *r)
+{
+	cJSON *o = cJSON_CreateObject(), *refused;
+
+	cJSON_AddNumberToObject(o, "held", r->held);
+	cJSON_AddNumberToObject(o, "recovered", (double)r->recovered);
+	cJSON_AddNumberToObject(o, "expired", (double)r->expired);
+	refused = cJSON_AddObjectToObject(o, "refused");
+	cJSON_AddNumberToObject(refused, "unknown", (double)r->refused_unknown);
+	cJSON_AddNumberToObject(refused, "user", (double)r->refused_user);
+	cJSON_AddNumberToObject(refused, "offset", (double)r->refused_offset);
+	cJSON_AddNumberToObject(refused, "overflow", (double)r->overflowed);
+	return o;
+}
+
 static void
 metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 {
@@ -135,6 +172,7 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	    "fork to HELLO of a room process.", st.start_ms_max / 1000);
 	prom(&b, "coup_uptime_seconds", "gauge", "Seconds since start.",
 	    uptime(gw));
+	recovery_prometheus(&b, sio_server_recovery_stats(gw->sio));
 	peers_prometheus(gw, &b);
 	httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    b.data, b.len);
@@ -189,6 +227,8 @@ metrics(struct httpd_req *req, void *arg)
 	cJSON_AddNumberToObject(r, "processes", st.spares);
 	cJSON_AddNumberToObject(r, "ready", st.spares_ready);
 	cJSON_AddNumberToObject(o, "uptime", uptime(gw));
+	cJSON_AddItemToObject(o, "recovery",
+	    recovery_json(sio_server_recovery_stats(gw->sio)));
 	if ((g = peers_status(gw)) != NULL)
 		cJSON_AddItemToObject(o, "cluster", g);
 	respond_json(req, o);

@@ -117,6 +117,9 @@ gateway_drain(struct gateway *gw, const char *why)
 	/* An Engine.IO close: socket.io clients see "transport close" and
 	 * reconnect, to another gateway behind the load balancer. */
 	eio_server_close_all(eio, "server draining");
+	/* Sessions held for a lost connection cannot come back to a
+	 * gateway that is going away: they leave now, as disconnects. */
+	sio_drop_held(gw->sio, "server shutting down");
 	rooms_retire_empty(gw);
 	supervisor_set_spares(gw->supervisor, 0);	/* none while draining */
 	ev_timer_init(&gw->drain_timer, drain_check, 0.05, 0.05);

@@ -167,6 +167,10 @@ main(int argc, char **argv)
 	so.connect_timeout_ms = (int)config_int(&gw.cfg,
 	    CFG_CONNECT_TIMEOUT_MS);
 	so.connect_rate = (double)config_int(&gw.cfg, CFG_RATE_LIMIT_CONNECTS);
+	so.recovery_window_ms = (int)config_int(&gw.cfg,
+	    CFG_RECOVERY_WINDOW_MS);
+	so.recovery_buffer_bytes = (size_t)config_int(&gw.cfg,
+	    CFG_RECOVERY_BUFFER_BYTES);
 	gw.sio = sio_server_new(gw.loop, &eo, &so);
 
 	ho.host = config_str(&gw.cfg, CFG_HOST);

@@ -385,7 +385,7 @@ deliver(void *arg, const struct ipc_send_msg *s)
 		data[i] = (const uint8_t *)s->bins.bin[i].p;
 		len[i] = s->bins.bin[i].len;
 	}
-	out = sio_out_packet(s->packet.p, s->packet.len, &bins);
+	out = sio_out_packet(r->gw->nsp, s->packet.p, s->packet.len, &bins);
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct client *c = client_find(r->gw, ipc_send_conn(s, i));
 

@@ -37,6 +37,7 @@ struct eio_session {
 	char			 peer[48];
 	uint8_t			 transport;
 	uint8_t			 closed;
+	uint8_t			 lost;		/* not closed on purpose */
 	uint8_t			 dirty;
 	uint8_t			 doomed;	/* close at next flush */
 	uint8_t			 hb;
@@ -258,6 +259,15 @@ session_close(struct eio_session *se, const char *reason, const char *get_answer
 	session_unref(se);
 }
 
+/* The connection went away without a close: the client did not mean to
+ * leave (sio_server.c may hold its sockets for it to come back). */
+static void
+session_lost(struct eio_session *se, const char *reason)
+{
+	se->lost = 1;
+	session_close(se, reason, "1");
+}
+
 void
 eio_close(struct eio_session *se, const char *reason)
 {
@@ -398,7 +408,7 @@ hb_fire(struct ev_loop *loop, ev_timer *w, int revents)
 	if (se->hb == HB_WAIT_PONG) {
 		log_debug("eio %s: no pong within %d ms", se->sid,
 		    se->srv->o.ping_timeout_ms);
-		session_close(se, "ping timeout", "1");
+		session_lost(se, "ping timeout");
 		return;
 	}
 	se->hb = HB_WAIT_PONG;
@@ -430,7 +440,7 @@ hb_expired(struct eio_session *se)
 		return 0;
 	log_debug("eio %s: no pong within %d ms", se->sid,
 	    se->srv->o.ping_timeout_ms);
-	session_close(se, "ping timeout", "1");
+	session_lost(se, "ping timeout");
 	return 1;
 }
 
@@ -914,7 +924,7 @@ eio_ws_writeable(void *sess, struct lws *wsi)
 		    LWS_WRITE_TEXT);
 	eio_msg_unref(m);
 	if (n < 0) {
-		session_close(se, "transport error", "1");
+		session_lost(se, "transport error");
 		return -1;
 	}
 	if (se->qlen > 0)
@@ -923,7 +933,7 @@ eio_ws_writeable(void *sess, struct lws *wsi)
 }
 
 static void
-eio_ws_closed(void *sess, struct lws *wsi)
+eio_ws_closed(void *sess, struct lws *wsi, int by_peer)
 {
 	struct eio_session *se = sess;
 
@@ -936,7 +946,10 @@ eio_ws_closed(void *sess, struct lws *wsi)
 		se->probe_pong = 0;
 		return;
 	}
-	session_close(se, "transport close", "1");
+	if (by_peer)
+		session_close(se, "transport close", "1");
+	else
+		session_lost(se, "transport close");
 }
 
 const struct httpd_transport *
@@ -1030,6 +1043,12 @@ const char *
 eio_session_transport(const struct eio_session *se)
 {
 	return se->transport == T_WEBSOCKET ? "websocket" : "polling";
+}
+
+int
+eio_session_lost(const struct eio_session *se)
+{
+	return se->lost;
 }
 
 const char *

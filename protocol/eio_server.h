@@ -75,6 +75,10 @@ void		 eio_close(struct eio_session *, const char *reason);
 const char	*eio_session_sid(const struct eio_session *);
 const char	*eio_session_transport(const struct eio_session *);
 const char	*eio_session_peer(const struct eio_session *);
+/* In the close callback: 1 if the connection was lost (ping timeout, a
+ * WebSocket gone without a close frame, a failed write) rather than closed
+ * on purpose by either side. */
+int		 eio_session_lost(const struct eio_session *);
 void		*eio_session_data(const struct eio_session *);
 void		 eio_session_set_data(struct eio_session *, void *);
 

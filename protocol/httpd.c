@@ -113,6 +113,7 @@ struct conn {
 	void			*sess;		/* WebSocket: its session */
 	uint16_t		 close_code;	/* WebSocket: close when set */
 	uint8_t			 established;
+	uint8_t			 peer_closed;	/* the client sent a close frame */
 };
 
 /*
@@ -881,11 +882,14 @@ httpd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return 0;
 		}
 		return h->tr->ws_writeable(c->sess, wsi);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		c->peer_closed = 1;
+		return 0;
 	case LWS_CALLBACK_CLOSED:
 		/* Also fires for refused upgrades: only established ones
 		 * ever had a session. */
 		if (c->established && c->sess != NULL)
-			h->tr->ws_closed(c->sess, wsi);
+			h->tr->ws_closed(c->sess, wsi, c->peer_closed);
 		c->sess = NULL;
 		c->established = 0;
 		return 0;

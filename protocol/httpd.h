@@ -122,7 +122,9 @@ struct httpd_transport {
 		    int binary, int first, int final);
 	/* Write what is queued; -1 to have the WebSocket closed. */
 	int	 (*ws_writeable)(void *sess, struct lws *);
-	void	 (*ws_closed)(void *sess, struct lws *);
+	/* The WebSocket is gone; by_peer: the client sent a close frame (a
+	 * page closed or navigated away), else the connection was lost. */
+	void	 (*ws_closed)(void *sess, struct lws *, int by_peer);
 };
 
 struct httpd	*httpd_new(struct ev_loop *, const struct httpd_opts *,

@@ -13,11 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "eio_packet.h"
+#include "hash.h"
+#include "hashtab.h"
 #include "log.h"
 #include "random_id.h"
 #include "ratelimit.h"
 #include "sio_packet.h"
+#include "sio_replay.h"
 #include "sio_server.h"
 #include "xmalloc.h"
 
@@ -31,7 +38,7 @@ struct pending_ack {
 struct client;
 
 struct sio_socket {
-	struct client		*client;
+	struct client		*client;	/* NULL while held */
 	struct sio_nsp		*nsp;
 	struct sio_socket	*cnext;		/* in client */
 	struct sio_socket	*nprev, *nnext;	/* in nsp, when connected */
@@ -40,6 +47,20 @@ struct sio_socket {
 	struct pending_ack	*acks;
 	long long		 next_ack;
 	void			*data;
+	/* Connection state recovery (with a recovery window only). */
+	char			 pid[SIO_PID_LEN + 1];	/* "" until accepted */
+	struct sio_replay	 replay;	/* what it was sent lately */
+	uint8_t			 held;		/* its connection was lost */
+	uint8_t			 overflowed;	/* held, and missed too much */
+	char			*held_reason;	/* the loss, for the end */
+	ev_timer		 hold_timer;
+	struct hnode		 by_pid;	/* srv->held, while held */
+	/* A CONNECT asking for a held session: that one, and the client's
+	 * last offset (bad_offset: one we could not read). */
+	struct sio_socket	*recover;
+	struct sio_socket	*recovered_by;	/* on the held one */
+	uint64_t		 offset;
+	uint8_t			 bad_offset;
 };
 
 struct sio_nsp {
@@ -72,9 +93,19 @@ struct sio_server {
 	double			 connect_rate;
 	size_t			 max_payload;	/* attachments, in all */
 	unsigned		 connections;
+	/* Connection state recovery: off when window is 0. */
+	double			 recovery_window;	/* seconds */
+	size_t			 recovery_bytes;	/* per session */
+	double			 replay_keep;	/* seconds: delivered after */
+	uint64_t		 next_offset;
+	struct hashtab		 held;		/* by pid */
+	struct sio_recovery_stats rstats;
 };
 
 struct sio_out {
+	unsigned		 refs;
+	uint64_t		 offset;	/* 0: none */
+	size_t			 bytes;
 	struct eio_msg		*text;
 	int			 nbins;
 	struct eio_msg		*bins[];
@@ -92,21 +123,51 @@ msg_from(const void *data, size_t len, int binary)
 }
 
 static struct sio_out *
+out_alloc(int nb)
+{
+	struct sio_out *o = xmalloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
+
+	o->refs = 1;
+	o->offset = 0;
+	o->bytes = 0;
+	o->nbins = nb;
+	return o;
+}
+
+static void
+out_bins(struct sio_out *o, const struct sio_bins *bins)
+{
+	for (int i = 0; i < o->nbins; i++) {
+		o->bins[i] = msg_from(bins->data[i], bins->len[i], 1);
+		o->bytes += bins->len[i];
+	}
+}
+
+/* The next offset of this server, as the client will send it back. */
+static uint64_t
+next_offset(struct sio_server *srv, char text[24])
+{
+	uint64_t off = ++srv->next_offset;
+
+	snprintf(text, 24, "%" PRIu64, off);
+	return off;
+}
+
+static struct sio_out *
 out_new(const char *nsp, enum sio_type type, long long id, const cJSON *data,
     const struct sio_bins *bins)
 {
 	int nb = bins ? bins->n : 0;
-	struct sio_out *o = xmalloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
+	struct sio_out *o = out_alloc(nb);
 	struct buf b = BUF_INIT;
 
 	if (nb > 0)
 		type = type == SIO_ACK ? SIO_BINARY_ACK : SIO_BINARY_EVENT;
 	sio_encode(&b, type, nsp, id, nb, data);
 	o->text = msg_from(b.data, b.len, 0);
+	o->bytes = b.len;
 	buf_free(&b);
-	o->nbins = nb;
-	for (int i = 0; i < nb; i++)
-		o->bins[i] = msg_from(bins->data[i], bins->len[i], 1);
+	out_bins(o, bins);
 	return o;
 }
 
@@ -131,8 +192,18 @@ sio_out_event(const struct sio_nsp *nsp, const char *name, const cJSON *args,
     const struct sio_bins *bins, long long ack_id)
 {
 	cJSON *arr = event_array(name, args);
-	struct sio_out *o = out_new(nsp->name, SIO_EVENT, ack_id, arr, bins);
+	struct sio_out *o;
+	uint64_t off = 0;
+	char text[24];
 
+	/* An event with no ack carries its offset when sessions can be
+	 * recovered (the client keeps the last one it saw). */
+	if (ack_id < 0 && nsp->srv->recovery_window > 0) {
+		off = next_offset(nsp->srv, text);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(text));
+	}
+	o = out_new(nsp->name, SIO_EVENT, ack_id, arr, bins);
+	o->offset = off;
 	cJSON_Delete(arr);
 	return o;
 }
@@ -154,23 +225,73 @@ sio_out_ack(const struct sio_nsp *nsp, long long ack_id, const cJSON *args,
 	return o;
 }
 
-struct sio_out *
-sio_out_packet(const void *packet, size_t len, const struct sio_bins *bins)
+/*
+ * Whether an encoded packet is an EVENT of namespace "/" with no ack id
+ * ("2[...]", "5<n>-[...]"): those get an offset.  Returns the length of
+ * the text before the closing bracket, or 0.
+ */
+static size_t
+takes_offset(const char *p, size_t len)
 {
-	int nb = bins ? bins->n : 0;
-	struct sio_out *o = xmalloc(sizeof(*o) + sizeof(o->bins[0]) * nb);
+	size_t i = 1;
 
-	o->text = msg_from(packet, len, 0);
-	o->nbins = nb;
-	for (int i = 0; i < nb; i++)
-		o->bins[i] = msg_from(bins->data[i], bins->len[i], 1);
+	if (len < 3 || p[len - 1] != ']')
+		return 0;
+	if (p[0] == '5') {
+		while (i < len && p[i] >= '0' && p[i] <= '9')
+			i++;
+		if (i == 1 || i >= len || p[i] != '-')
+			return 0;
+		i++;
+	} else if (p[0] != '2')
+		return 0;
+	return p[i] == '[' ? len - 1 : 0;
+}
+
+struct sio_out *
+sio_out_packet(const struct sio_nsp *nsp, const void *packet, size_t len,
+    const struct sio_bins *bins)
+{
+	struct sio_out *o = out_alloc(bins ? bins->n : 0);
+	size_t head;
+	char text[24];
+
+	if (nsp->srv->recovery_window > 0 &&
+	    (head = takes_offset(packet, len)) > 0) {
+		struct buf b = BUF_INIT;
+
+		o->offset = next_offset(nsp->srv, text);
+		buf_append(&b, packet, head);
+		buf_printf(&b, ",\"%s\"]", text);
+		o->text = msg_from(b.data, b.len, 0);
+		o->bytes = b.len;
+		buf_free(&b);
+	} else {
+		o->text = msg_from(packet, len, 0);
+		o->bytes = len;
+	}
+	out_bins(o, bins);
 	return o;
+}
+
+struct sio_out *
+sio_out_ref(struct sio_out *o)
+{
+	o->refs++;
+	return o;
+}
+
+/* The replay buffer's way to let a packet go. */
+static void
+release_out(void *o)
+{
+	sio_out_free(o);
 }
 
 void
 sio_out_free(struct sio_out *o)
 {
-	if (o == NULL)
+	if (o == NULL || --o->refs > 0)
 		return;
 	eio_msg_unref(o->text);
 	for (int i = 0; i < o->nbins; i++)
@@ -178,11 +299,32 @@ sio_out_free(struct sio_out *o)
 	free(o);
 }
 
-int
-sio_send(struct sio_socket *s, const struct sio_out *o)
-{
-	struct eio_session *e = s->client->eio;
+static void	hold_end_soon(struct sio_socket *);
 
+int
+sio_send(struct sio_socket *s, struct sio_out *o)
+{
+	struct sio_server *srv = s->nsp->srv;
+	struct eio_session *e;
+
+	if (o->offset != 0 && srv->recovery_window > 0) {
+		uint64_t dropped = s->replay.dropped;
+
+		if (!s->held)
+			sio_replay_expire(&s->replay,
+			    ev_now(srv->loop) - srv->replay_keep);
+		sio_replay_push(&s->replay, o->offset, sio_out_ref(o),
+		    o->bytes, ev_now(srv->loop), srv->recovery_bytes);
+		/* Held, and something it never saw had to go: it cannot be
+		 * recovered; it leaves (not from inside a send). */
+		if (s->held && s->replay.dropped != dropped && !s->overflowed) {
+			s->overflowed = 1;
+			hold_end_soon(s);
+		}
+	}
+	if (s->held)
+		return 0;		/* kept for when it comes back */
+	e = s->client->eio;
 	if (eio_send(e, o->text) < 0)
 		return -1;
 	for (int i = 0; i < o->nbins; i++)
@@ -198,9 +340,10 @@ sio_send_packet(struct sio_socket *s, const void *packet, size_t len,
 	struct sio_out *o;
 	int rc;
 
-	if (bins == NULL || bins->n == 0)
+	if ((bins == NULL || bins->n == 0) && !s->held &&
+	    s->nsp->srv->recovery_window == 0)
 		return eio_send_text(s->client->eio, packet, len);
-	o = sio_out_packet(packet, len, bins);
+	o = sio_out_packet(s->nsp, packet, len, bins);
 	rc = sio_send(s, o);
 	sio_out_free(o);
 	return rc;
@@ -212,6 +355,8 @@ send_simple(struct client *c, enum sio_type type, const char *nsp,
 {
 	struct buf b = BUF_INIT;
 
+	if (c == NULL)
+		return;			/* held: nobody to tell */
 	sio_encode(&b, type, nsp, SIO_NO_ACK, 0, data);
 	eio_send_text(c->eio, (const char *)b.data, b.len);
 	buf_free(&b);
@@ -272,19 +417,64 @@ client_socket(struct client *c, const char *nsp)
 	return NULL;
 }
 
-/* Unlink, tell the application, free. */
 static void
-socket_remove(struct sio_socket *s, const char *reason)
+client_unlink(struct client *c, struct sio_socket *s)
 {
-	struct client *c = s->client;
 	struct sio_socket **pp;
-	struct pending_ack *pa;
 
 	for (pp = &c->sockets; *pp != NULL; pp = &(*pp)->cnext)
 		if (*pp == s) {
 			*pp = s->cnext;
 			break;
 		}
+}
+
+/* The answers the socket's own emits were waiting for will not come. */
+static void
+acks_fail(struct sio_socket *s)
+{
+	struct pending_ack *pa;
+
+	while ((pa = s->acks) != NULL) {
+		s->acks = pa->next;
+		if (pa->cb != NULL)
+			pa->cb(s, NULL, NULL, pa->arg);
+		free(pa);
+	}
+}
+
+static void
+unhold(struct sio_socket *s)
+{
+	struct sio_server *srv = s->nsp->srv;
+
+	if (!s->held)
+		return;
+	s->held = 0;
+	ev_timer_stop(srv->loop, &s->hold_timer);
+	hashtab_remove(&srv->held, &s->by_pid);
+	srv->rstats.held--;
+	free(s->held_reason);
+	s->held_reason = NULL;
+	if (s->recovered_by != NULL) {
+		s->recovered_by->recover = NULL;
+		s->recovered_by = NULL;
+	}
+}
+
+/* Unlink, tell the application, free. */
+static void
+socket_remove(struct sio_socket *s, const char *reason)
+{
+	struct client *c = s->client;
+
+	unhold(s);
+	if (s->recover != NULL) {
+		s->recover->recovered_by = NULL;
+		s->recover = NULL;
+	}
+	if (c != NULL)
+		client_unlink(c, s);
 	if (s->connected) {
 		if (s->nprev)
 			s->nprev->nnext = s->nnext;
@@ -293,20 +483,201 @@ socket_remove(struct sio_socket *s, const char *reason)
 		if (s->nnext)
 			s->nnext->nprev = s->nprev;
 		s->nsp->count--;
-		c->srv->connections--;
+		s->nsp->srv->connections--;
 	}
 	/* sio_socket_connected() still tells the application whether it
 	 * had accepted this socket. */
 	if (s->nsp->ops.disconnect != NULL)
 		s->nsp->ops.disconnect(s, reason, s->nsp->arg);
 	s->connected = 0;
-	while ((pa = s->acks) != NULL) {
-		s->acks = pa->next;
-		if (pa->cb != NULL)
-			pa->cb(s, NULL, NULL, pa->arg);
-		free(pa);
-	}
+	acks_fail(s);
+	sio_replay_free(&s->replay);
 	free(s);
+}
+
+/* ---------------------------------------------------- connection recovery */
+
+static void
+on_hold_expired(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sio_socket *s = w->data;
+	struct sio_server *srv = s->nsp->srv;
+	char reason[64];
+
+	(void)loop;
+	(void)revents;
+	if (s->overflowed)
+		srv->rstats.overflowed++;
+	else
+		srv->rstats.expired++;
+	log_info("sio %s: %s; its session is not recovered, it leaves",
+	    s->id, s->overflowed ? "missed more than RECOVERY_BUFFER_BYTES "
+	    "while away" : "not back within RECOVERY_WINDOW_MS");
+	snprintf(reason, sizeof(reason), "%s",
+	    s->held_reason ? s->held_reason : "transport close");
+	socket_remove(s, reason);
+}
+
+static void
+hold_end_soon(struct sio_socket *s)
+{
+	struct ev_loop *loop = s->nsp->srv->loop;
+
+	ev_timer_stop(loop, &s->hold_timer);
+	ev_timer_set(&s->hold_timer, 0., 0.);
+	ev_timer_start(loop, &s->hold_timer);
+}
+
+/* Its connection was lost: keep it, in its namespace, for the window. */
+static void
+socket_hold(struct sio_socket *s, const char *reason)
+{
+	struct sio_server *srv = s->nsp->srv;
+
+	client_unlink(s->client, s);
+	s->client = NULL;
+	s->held = 1;
+	s->overflowed = 0;
+	s->held_reason = xstrdup(reason);
+	acks_fail(s);
+	hashtab_insert(&srv->held, &s->by_pid, hash_str(s->pid));
+	ev_timer_init(&s->hold_timer, on_hold_expired, srv->recovery_window,
+	    0.);
+	s->hold_timer.data = s;
+	ev_timer_start(srv->loop, &s->hold_timer);
+	srv->rstats.held++;
+	log_info("sio %s: connection lost (%s); held for %.0f ms", s->id,
+	    reason, srv->recovery_window * 1000);
+}
+
+static struct sio_socket *
+held_find(struct sio_server *srv, const char *pid)
+{
+	struct hnode *n;
+	uint64_t h = hash_str(pid);
+
+	for (n = hashtab_chain(&srv->held, h); n != NULL; n = n->next) {
+		struct sio_socket *s = hashtab_entry(n, struct sio_socket,
+		    by_pid);
+
+		if (n->hash == h && strcmp(s->pid, pid) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* A CONNECT's {pid, offset}: the held session it asks for, if any. */
+static void
+recovery_asked(struct sio_socket *s, const cJSON *data)
+{
+	struct sio_server *srv = s->nsp->srv;
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(data, "pid");
+	const cJSON *off = cJSON_GetObjectItemCaseSensitive(data, "offset");
+	struct sio_socket *held;
+	char *end;
+
+	if (srv->recovery_window == 0 || !cJSON_IsString(pid))
+		return;
+	if (strlen(pid->valuestring) != SIO_PID_LEN ||
+	    (held = held_find(srv, pid->valuestring)) == NULL ||
+	    held->nsp != s->nsp || held->recovered_by != NULL) {
+		srv->rstats.refused_unknown++;
+		log_info("sio: a reconnection with an unknown or expired "
+		    "session; a new session");
+		return;
+	}
+	s->recover = held;
+	held->recovered_by = s;
+	s->offset = 0;
+	if (off == NULL || cJSON_IsNull(off))
+		return;
+	if (!cJSON_IsString(off) || off->valuestring[0] < '0' ||
+	    off->valuestring[0] > '9' || strlen(off->valuestring) > 20) {
+		s->bad_offset = 1;
+		return;
+	}
+	errno = 0;
+	s->offset = strtoull(off->valuestring, &end, 10);
+	if (*end != '\0' || errno != 0)
+		s->bad_offset = 1;
+}
+
+struct sio_socket *
+sio_socket_recovering(const struct sio_socket *s)
+{
+	return s->recover;
+}
+
+int
+sio_socket_held(const struct sio_socket *s)
+{
+	return s->held;
+}
+
+static void answer_connect(struct sio_socket *, struct client *);
+
+struct sio_socket *
+sio_recover(struct sio_socket *s)
+{
+	struct sio_server *srv = s->nsp->srv;
+	struct sio_socket *held = s->recover;
+	struct client *c = s->client;
+	long at;
+
+	if (held == NULL)
+		return NULL;
+	at = s->bad_offset ? -1 : sio_replay_resume_at(&held->replay,
+	    s->offset);
+	if (at < 0 || held->overflowed) {
+		srv->rstats.refused_offset++;
+		log_info("sio %s: back, but missed what is no longer kept; "
+		    "its session is not recovered", held->id);
+		/* The old session ends now, as a disconnect; the client
+		 * starts afresh on this one. */
+		socket_remove(held, held->held_reason ? held->held_reason :
+		    "transport close");
+		return NULL;
+	}
+	/* The held socket takes the new one's place on this connection. */
+	s->recover = NULL;
+	held->recovered_by = NULL;
+	client_unlink(c, s);
+	unhold(held);
+	held->client = c;
+	held->cnext = c->sockets;
+	c->sockets = held;
+	ev_timer_stop(srv->loop, &c->connect_timer);
+	free(s);
+	srv->rstats.recovered++;
+	answer_connect(held, c);
+	for (size_t i = (size_t)at; i < held->replay.n; i++) {
+		const struct sio_out *o = sio_replay_at(&held->replay,
+		    i)->out;
+
+		if (eio_send(c->eio, o->text) < 0)
+			break;
+		for (int b = 0; b < o->nbins; b++)
+			(void)eio_send(c->eio, o->bins[b]);
+	}
+	log_info("sio %s: recovered, %zu missed packets sent again", held->id,
+	    held->replay.n - (size_t)at);
+	return held;
+}
+
+const struct sio_recovery_stats *
+sio_server_recovery_stats(const struct sio_server *srv)
+{
+	return &srv->rstats;
+}
+
+void
+sio_drop_held(struct sio_server *srv, const char *reason)
+{
+	struct hnode *n, *next;
+
+	hashtab_foreach(&srv->held, n, next)
+		socket_remove(hashtab_entry(n, struct sio_socket, by_pid),
+		    reason);
 }
 
 void
@@ -314,7 +685,6 @@ sio_accept(struct sio_socket *s)
 {
 	struct client *c = s->client;
 	struct sio_nsp *n = s->nsp;
-	cJSON *hs;
 
 	if (s->connected)
 		return;
@@ -327,9 +697,28 @@ sio_accept(struct sio_socket *s)
 	n->count++;
 	c->srv->connections++;
 	ev_timer_stop(c->srv->loop, &c->connect_timer);
-	hs = cJSON_CreateObject();
+	if (s->recover != NULL) {
+		/* The application did not give it its old session (another
+		 * user's pid, say): that one stays held, this one is new. */
+		c->srv->rstats.refused_user++;
+		s->recover->recovered_by = NULL;
+		s->recover = NULL;
+	}
+	if (c->srv->recovery_window > 0)
+		random_id(s->pid, SIO_PID_LEN);
+	answer_connect(s, c);
+}
+
+/* {sid} or, when sessions can be recovered, {sid, pid}. */
+static void
+answer_connect(struct sio_socket *s, struct client *c)
+{
+	cJSON *hs = cJSON_CreateObject();
+
 	cJSON_AddStringToObject(hs, "sid", s->id);
-	send_simple(c, SIO_CONNECT, n->name, hs);
+	if (s->pid[0] != '\0')
+		cJSON_AddStringToObject(hs, "pid", s->pid);
+	send_simple(c, SIO_CONNECT, s->nsp->name, hs);
 	cJSON_Delete(hs);
 }
 
@@ -360,7 +749,10 @@ sio_disconnect(struct sio_socket *s)
 void
 sio_close_connection(struct sio_socket *s, const char *reason)
 {
-	eio_close(s->client->eio, reason);
+	if (s->held)
+		socket_remove(s, reason);	/* nothing else to close */
+	else
+		eio_close(s->client->eio, reason);
 }
 
 /* ---------------------------------------------------------------- incoming */
@@ -405,9 +797,11 @@ on_connect(struct client *c, struct sio_packet *p)
 	s = xcalloc(1, sizeof(*s));
 	s->client = c;
 	s->nsp = n;
+	s->replay = (struct sio_replay)SIO_REPLAY_INIT(release_out);
 	random_id(s->id, SIO_ID_LEN);
 	s->cnext = c->sockets;
 	c->sockets = s;
+	recovery_asked(s, p->data);
 	if (n->ops.connect != NULL)
 		n->ops.connect(s, p->data, n->arg);
 	else
@@ -669,8 +1063,16 @@ engine_close(void *arg, struct eio_session *e, const char *reason)
 	if (c == NULL)
 		return;
 	ev_timer_stop(c->srv->loop, &c->connect_timer);
-	while (c->sockets != NULL)
-		socket_remove(c->sockets, reason);
+	while (c->sockets != NULL) {
+		struct sio_socket *s = c->sockets;
+
+		/* Lost, not left: kept for the client to come back. */
+		if (eio_session_lost(e) && c->srv->recovery_window > 0 &&
+		    s->connected && s->pid[0] != '\0')
+			socket_hold(s, reason);
+		else
+			socket_remove(s, reason);
+	}
 	partial_clear(c);
 	eio_session_set_data(e, NULL);
 	free(c);
@@ -692,6 +1094,13 @@ sio_server_new(struct ev_loop *loop, const struct eio_opts *o,
 	srv->connect_timeout = so->connect_timeout_ms / 1000.0;
 	srv->connect_rate = so->connect_rate;
 	srv->max_payload = o->max_payload;
+	srv->recovery_window = so->recovery_window_ms / 1000.0;
+	srv->recovery_bytes = so->recovery_buffer_bytes;
+	/* A packet sent this long ago on a live connection was read: a ping
+	 * went after it and its pong came back, or the session would have
+	 * timed out. */
+	srv->replay_keep = 2.0 * (o->ping_interval_ms + o->ping_timeout_ms) /
+	    1000.0;
 	srv->eio = eio_server_new(loop, o, &cbs, srv);
 	return srv;
 }
@@ -704,6 +1113,8 @@ sio_server_free(struct sio_server *srv)
 	if (srv == NULL)
 		return;
 	eio_server_free(srv->eio);
+	sio_drop_held(srv, "server shutting down");
+	hashtab_free(&srv->held);
 	for (n = srv->nsps; n != NULL; n = next) {
 		next = n->next;
 		free(n->name);
@@ -776,7 +1187,7 @@ sio_socket_nsp(const struct sio_socket *s)
 struct eio_session *
 sio_socket_engine(const struct sio_socket *s)
 {
-	return s->client->eio;
+	return s->client != NULL ? s->client->eio : NULL;
 }
 
 int

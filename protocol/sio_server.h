@@ -24,6 +24,9 @@ struct sio_nsp;
 struct sio_socket;
 
 #define SIO_ID_LEN	20
+/* A session's private id (connection state recovery): 24 characters of
+ * the URL-safe alphabet, 144 random bits. */
+#define SIO_PID_LEN	24
 
 /* Binary attachments of an event or ack, in placeholder order. */
 struct sio_bins {
@@ -69,6 +72,22 @@ struct sio_opts {
 	/* CONNECT and DISCONNECT packets a second per connection, in bursts
 	 * (ratelimit.h); 0 = no limit. */
 	double		 connect_rate;
+	/* Connection state recovery: a socket whose connection is lost
+	 * (not closed on purpose) is held this long for its client to come
+	 * back with its pid; 0: off (no pid, no offsets). */
+	int		 recovery_window_ms;
+	size_t		 recovery_buffer_bytes;	/* kept per session */
+};
+
+/* Counters of connection state recovery; held is a gauge. */
+struct sio_recovery_stats {
+	unsigned		 held;
+	unsigned long long	 recovered;
+	unsigned long long	 expired;		/* window over */
+	unsigned long long	 overflowed;		/* missed too much */
+	unsigned long long	 refused_unknown;	/* pid unknown, expired */
+	unsigned long long	 refused_user;		/* the app said no */
+	unsigned long long	 refused_offset;	/* missed what is gone */
 };
 
 struct sio_server *sio_server_new(struct ev_loop *, const struct eio_opts *,
@@ -99,10 +118,13 @@ struct sio_out	*sio_out_ack(const struct sio_nsp *, long long ack_id,
 		    const cJSON *args, const struct sio_bins *);
 /* A packet encoded elsewhere ("2[...]", or "5<n>-[...]" and its n
  * attachments: a room process's), sent as it is.  bins may be NULL. */
-struct sio_out	*sio_out_packet(const void *packet, size_t len,
-		    const struct sio_bins *);
+struct sio_out	*sio_out_packet(const struct sio_nsp *, const void *packet,
+		    size_t len, const struct sio_bins *);
+/* Packets are reference counted (a socket's replay buffer keeps them):
+ * sio_out_free() drops one reference. */
+struct sio_out	*sio_out_ref(struct sio_out *);
 void		 sio_out_free(struct sio_out *);
-int		 sio_send(struct sio_socket *, const struct sio_out *);
+int		 sio_send(struct sio_socket *, struct sio_out *);
 
 /* The same for one socket. */
 int		 sio_send_packet(struct sio_socket *, const void *packet,
@@ -122,10 +144,36 @@ int		 sio_emit_with_ack(struct sio_socket *, const char *name,
 
 const char	*sio_socket_id(const struct sio_socket *);
 struct sio_nsp	*sio_socket_nsp(const struct sio_socket *);
+/* NULL while the socket is held. */
 struct eio_session *sio_socket_engine(const struct sio_socket *);
 int		 sio_socket_connected(const struct sio_socket *);
 void		*sio_socket_data(const struct sio_socket *);
 void		 sio_socket_set_data(struct sio_socket *, void *);
 unsigned	 sio_server_connections(const struct sio_server *);
+
+/*
+ * Connection state recovery (socket.io 4.6's, with the client's pid and
+ * last offset in its CONNECT).  A socket whose connection was lost is
+ * held: still connected to the application, in its namespace, sent to as
+ * ever (what it is sent is kept), until its client comes back or the
+ * window ends (then the disconnect callback, with the loss's reason).
+ *
+ * In the connect callback, sio_socket_recovering() is the held socket the
+ * CONNECT asks for (NULL: none).  The application checks it may have it
+ * (the same user) and calls sio_recover(): the held socket takes this
+ * connection, is answered with its own sid and pid and sent what it
+ * missed; this socket is freed without a disconnect callback.  NULL when
+ * it cannot be recovered (it missed what is no longer kept: the held one
+ * is then disconnected): the application accepts this one as new.
+ * sio_accept() of a socket that asked declines, and leaves the held one
+ * held.
+ */
+struct sio_socket *sio_socket_recovering(const struct sio_socket *);
+struct sio_socket *sio_recover(struct sio_socket *);
+int		 sio_socket_held(const struct sio_socket *);
+const struct sio_recovery_stats *sio_server_recovery_stats(
+		    const struct sio_server *);
+/* Every held socket leaves now (a drain, a shutdown). */
+void		 sio_drop_held(struct sio_server *, const char *reason);
 
 #endif

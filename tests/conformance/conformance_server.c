@@ -222,6 +222,8 @@ main(int argc, char **argv)
 		struct sio_opts so = {
 			(int)config_int(&cfg, CFG_CONNECT_TIMEOUT_MS),
 			(double)config_int(&cfg, CFG_RATE_LIMIT_CONNECTS),
+			(int)config_int(&cfg, CFG_RECOVERY_WINDOW_MS),
+			(size_t)config_int(&cfg, CFG_RECOVERY_BUFFER_BYTES),
 		};
 
 		sio = sio_server_new(loop, &eo, &so);

@@ -1,0 +1,60 @@
+/*
+ * sio_replay.h - what a socket was sent lately, kept so that a client whose
+ * connection was lost can be given what it missed (connection state
+ * recovery, sio_server.c).
+ *
+ * Every EVENT the server sends without an ack id carries an offset (a
+ * number, the packet's, shared by all its recipients) as its last
+ * argument; the client reports the last offset it saw when it reconnects.
+ * The buffer holds references to the packets (sio_server.c's struct
+ * sio_out, encoded once for everyone; here opaque, let go through the
+ * buffer's release function), in the order they were sent, bounded by
+ * their bytes: the oldest go first.  Pure data; no I/O.
+ */
+#ifndef COUP_SIO_REPLAY_H
+#define COUP_SIO_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sio_replay_entry {
+	uint64_t	 offset;
+	void		*out;		/* a reference */
+	size_t		 bytes;
+	double		 at;		/* when it was sent */
+};
+
+struct sio_replay {
+	struct sio_replay_entry	*v;		/* a ring of cap entries */
+	size_t			 head, n, cap;
+	size_t			 bytes;		/* of the n entries */
+	/* The newest offset no longer held (0: none dropped yet).  A client
+	 * whose last offset is older than this missed what is gone. */
+	uint64_t		 dropped;
+	void			(*release)(void *);	/* an entry's out */
+};
+
+#define SIO_REPLAY_INIT(release)	{ NULL, 0, 0, 0, 0, 0, (release) }
+
+/* Keep out (the caller's reference, now the buffer's) as sent at `at`;
+ * the oldest entries go until the buffer holds at most max_bytes.  An
+ * entry larger than max_bytes on its own is not kept (it counts as
+ * dropped, and is released). */
+void	sio_replay_push(struct sio_replay *, uint64_t offset, void *out,
+	    size_t bytes, double at, size_t max_bytes);
+/* Forget entries sent before `before` (delivered for sure: see
+ * sio_server.c). */
+void	sio_replay_expire(struct sio_replay *, double before);
+/*
+ * Where a client that last saw `offset` (0: none since its session began)
+ * resumes: the index of the first entry it has not seen, n if it has seen
+ * them all, -1 if it missed something no longer held or the offset is not
+ * one this buffer knows.
+ */
+long	sio_replay_resume_at(const struct sio_replay *, uint64_t offset);
+/* The i-th entry, oldest first. */
+const struct sio_replay_entry *sio_replay_at(const struct sio_replay *,
+	    size_t i);
+void	sio_replay_free(struct sio_replay *);
+
+#endif
