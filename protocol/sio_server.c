@@ -54,7 +54,7 @@ struct sio_socket {
 	uint8_t			 overflowed;	/* held, and missed too much */
 	char			*held_reason;	/* the loss, for the end */
 	ev_timer		 hold_timer;
-	struct hnode		 by_pid;	/* srv->held, while held */
+	struct hnode		 by_pid;	/* srv->by_pid, once it has one */
 	/* A CONNECT asking for a held session: that one, and the client's
 	 * last offset (bad_offset: one we could not read). */
 	struct sio_socket	*recover;
@@ -98,7 +98,7 @@ struct sio_server {
 	size_t			 recovery_bytes;	/* per session */
 	double			 replay_keep;	/* seconds: delivered after */
 	uint64_t		 next_offset;
-	struct hashtab		 held;		/* by pid */
+	struct hashtab		 by_pid;	/* sockets with a pid */
 	struct sio_recovery_stats rstats;
 };
 
@@ -452,7 +452,6 @@ unhold(struct sio_socket *s)
 		return;
 	s->held = 0;
 	ev_timer_stop(srv->loop, &s->hold_timer);
-	hashtab_remove(&srv->held, &s->by_pid);
 	srv->rstats.held--;
 	free(s->held_reason);
 	s->held_reason = NULL;
@@ -469,6 +468,8 @@ socket_remove(struct sio_socket *s, const char *reason)
 	struct client *c = s->client;
 
 	unhold(s);
+	if (s->pid[0] != '\0')
+		hashtab_remove(&s->nsp->srv->by_pid, &s->by_pid);
 	if (s->recover != NULL) {
 		s->recover->recovered_by = NULL;
 		s->recover = NULL;
@@ -540,7 +541,6 @@ socket_hold(struct sio_socket *s, const char *reason)
 	s->overflowed = 0;
 	s->held_reason = xstrdup(reason);
 	acks_fail(s);
-	hashtab_insert(&srv->held, &s->by_pid, hash_str(s->pid));
 	ev_timer_init(&s->hold_timer, on_hold_expired, srv->recovery_window,
 	    0.);
 	s->hold_timer.data = s;
@@ -551,12 +551,12 @@ socket_hold(struct sio_socket *s, const char *reason)
 }
 
 static struct sio_socket *
-held_find(struct sio_server *srv, const char *pid)
+pid_find(struct sio_server *srv, const char *pid)
 {
 	struct hnode *n;
 	uint64_t h = hash_str(pid);
 
-	for (n = hashtab_chain(&srv->held, h); n != NULL; n = n->next) {
+	for (n = hashtab_chain(&srv->by_pid, h); n != NULL; n = n->next) {
 		struct sio_socket *s = hashtab_entry(n, struct sio_socket,
 		    by_pid);
 
@@ -566,7 +566,13 @@ held_find(struct sio_server *srv, const char *pid)
 	return NULL;
 }
 
-/* A CONNECT's {pid, offset}: the held session it asks for, if any. */
+/*
+ * A CONNECT's {pid, offset}: the session it asks for, if any.  Held, or
+ * still live here: a client that reconnects knows its connection is dead
+ * before we may (a long-poll whose connection broke, a WebSocket whose
+ * peer vanished without a word); its old connection is let go once the
+ * application has checked it is the same user (sio_recover).
+ */
 static void
 recovery_asked(struct sio_socket *s, const cJSON *data)
 {
@@ -579,7 +585,7 @@ recovery_asked(struct sio_socket *s, const cJSON *data)
 	if (srv->recovery_window == 0 || !cJSON_IsString(pid))
 		return;
 	if (strlen(pid->valuestring) != SIO_PID_LEN ||
-	    (held = held_find(srv, pid->valuestring)) == NULL ||
+	    (held = pid_find(srv, pid->valuestring)) == NULL ||
 	    held->nsp != s->nsp || held->recovered_by != NULL) {
 		srv->rstats.refused_unknown++;
 		log_info("sio: a reconnection with an unknown or expired "
@@ -642,6 +648,16 @@ sio_recover(struct sio_socket *s)
 	s->recover = NULL;
 	held->recovered_by = NULL;
 	client_unlink(c, s);
+	if (!held->held && held->client != NULL) {
+		/* Still on its old connection: that one is dead to its
+		 * client; what was queued there is in the replay buffer. */
+		struct client *old = held->client;
+
+		client_unlink(old, held);
+		held->client = NULL;
+		acks_fail(held);
+		eio_close(old->eio, "transport close");
+	}
 	unhold(held);
 	held->client = c;
 	held->cnext = c->sockets;
@@ -675,9 +691,13 @@ sio_drop_held(struct sio_server *srv, const char *reason)
 {
 	struct hnode *n, *next;
 
-	hashtab_foreach(&srv->held, n, next)
-		socket_remove(hashtab_entry(n, struct sio_socket, by_pid),
-		    reason);
+	hashtab_foreach(&srv->by_pid, n, next) {
+		struct sio_socket *s = hashtab_entry(n, struct sio_socket,
+		    by_pid);
+
+		if (s->held)
+			socket_remove(s, reason);
+	}
 }
 
 void
@@ -704,8 +724,10 @@ sio_accept(struct sio_socket *s)
 		s->recover->recovered_by = NULL;
 		s->recover = NULL;
 	}
-	if (c->srv->recovery_window > 0)
+	if (c->srv->recovery_window > 0) {
 		random_id(s->pid, SIO_PID_LEN);
+		hashtab_insert(&c->srv->by_pid, &s->by_pid, hash_str(s->pid));
+	}
 	answer_connect(s, c);
 }
 
@@ -1114,7 +1136,7 @@ sio_server_free(struct sio_server *srv)
 		return;
 	eio_server_free(srv->eio);
 	sio_drop_held(srv, "server shutting down");
-	hashtab_free(&srv->held);
+	hashtab_free(&srv->by_pid);
 	for (n = srv->nsps; n != NULL; n = next) {
 		next = n->next;
 		free(n->name);

@@ -158,8 +158,9 @@ unsigned	 sio_server_connections(const struct sio_server *);
  * ever (what it is sent is kept), until its client comes back or the
  * window ends (then the disconnect callback, with the loss's reason).
  *
- * In the connect callback, sio_socket_recovering() is the held socket the
- * CONNECT asks for (NULL: none).  The application checks it may have it
+ * In the connect callback, sio_socket_recovering() is the socket the
+ * CONNECT asks for (NULL: none): held, or still on a connection its client
+ * has given up on (then sio_recover() closes that connection).  The application checks it may have it
  * (the same user) and calls sio_recover(): the held socket takes this
  * connection, is answered with its own sid and pid and sent what it
  * missed; this socket is freed without a disconnect callback.  NULL when

@@ -20,7 +20,13 @@ const SKIP = skipReason('COUP_GATEWAY');
 /** A TCP proxy to port `to` whose connections can all be cut (RST). */
 async function startProxy(to) {
   const pairs = new Set();
+  let downUntil = 0;
   const server = net.createServer((client) => {
+    if (Date.now() < downUntil) {
+      client.on('error', () => {});
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(to, HOST);
     const pair = { client, upstream };
     pairs.add(pair);
@@ -39,8 +45,12 @@ async function startProxy(to) {
   await new Promise((resolve) => server.listen(0, HOST, resolve));
   return {
     url: `http://${HOST}:${server.address().port}`,
-    /** Reset every connection: no close frame, no FIN to read. */
-    cut() {
+    /** Reset every connection: no close frame, no FIN to read; and
+     * for downMs, every new one too (a network that is away a while:
+     * what a long-polling client, which opens a connection per request,
+     * notices). */
+    cut(downMs = 0) {
+      downUntil = Date.now() + downMs;
       for (const { client, upstream } of pairs) {
         client.resetAndDestroy();
         upstream.resetAndDestroy();
@@ -65,10 +75,10 @@ describe('connection state recovery (RECOVERY_WINDOW_MS)', { skip: SKIP }, () =>
   const g = useGateway(['RECOVERY_WINDOW_MS=30000', 'PING_INTERVAL_MS=500', 'PING_TIMEOUT_MS=500']);
 
   /** A peer whose connection goes through a proxy, reconnecting. */
-  async function cuttablePeer(label, proxy, user = null) {
+  async function cuttablePeer(label, proxy, user = null, transports = ['websocket']) {
     const u = user ?? g.user(label);
     const socket = g.clients.open(proxy.url, {
-      transports: ['websocket'],
+      transports,
       auth: { userId: u.id, token: `tok-${u.id}` },
       reconnection: true,
       reconnectionDelay: 100,
@@ -85,19 +95,27 @@ describe('connection state recovery (RECOVERY_WINDOW_MS)', { skip: SKIP }, () =>
     return new Promise((resolve) => peer.socket.once('connect', resolve));
   }
 
-  it('a cut WebSocket comes back with its id, its room and every event it missed, once and in order', async () => {
+  const KINDS = [
+    ['WebSocket', ['websocket']],
+    ['long-polling', ['polling']],
+    ['upgraded (polling, then WebSocket)', ['polling', 'websocket']],
+  ];
+  for (const [kind, transports] of KINDS) it(`a cut ${kind} client comes back with its id, its room and every event it missed, once and in order`, async () => {
     const proxy = await startProxy(new URL(g.url).port);
     try {
       const study = uniq('s');
       const a = await g.peer('A');
-      const b = await cuttablePeer('B', proxy);
+      const b = await cuttablePeer('B', proxy, null, transports);
+      if (transports.length > 1 && b.socket.io.engine.transport.name !== 'websocket') {
+        await new Promise((resolve) => b.socket.io.engine.once('upgrade', resolve));
+      }
       const roomId = await joinVideo(a, study);
       await joinVideo(b, study);
       await a.next('video:user-joined', { what: 'A sees B join' });
       const idBefore = b.socket.id;
 
       const back = reconnected(b);
-      proxy.cut();
+      proxy.cut(transports[0] === 'polling' ? 1500 : 0);
       // While B is away, A relays to B's socket id and chats in the room.
       for (let i = 0; i < 5; i++) a.emit('video:offer', { to: idBefore, offer: { type: 'offer', sdp: `sdp-${i}` } });
       a.emit('chat:video-message', { roomId, message: 'while you were away' });
