@@ -70,12 +70,11 @@ enum config_type {
 	X(CONNECT_TIMEOUT_MS, CONFIG_INT, "45000", 100, 3600000, NULL, 0,	\
 	    "Time a new session has to send its Socket.IO CONNECT "	\
 	    "before it is closed (ms).")				\
-	X(RECOVERY_WINDOW_MS, CONFIG_INT, "0", 0, 600000, NULL, 0,	\
+	X(RECOVERY_WINDOW_MS, CONFIG_INT, "30000", 0, 600000, NULL, 0,	\
 	    "Time a client whose connection was lost (not closed on "	\
 	    "purpose) keeps its session, rooms and missed events for "	\
-	    "Socket.IO connection state recovery (ms); 0 (for now the " \
-	    "default) turns recovery off; 30000 is what the CoUp app "	\
-	    "wants.")							\
+	    "Socket.IO connection state recovery (ms); 0 turns "	\
+	    "recovery off.")							\
 	X(RECOVERY_BUFFER_BYTES, CONFIG_INT, "1048576", 1024, 67108864, \
 	    NULL, 0,							\
 	    "Bytes of recent events kept per session for recovery; a "	\

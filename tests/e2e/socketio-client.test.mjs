@@ -234,7 +234,7 @@ describe('socket.io-client against conformance-server', { skip: CONFORMANCE_SKIP
     before(async () => {
       server = await startServer(
         CONFORMANCE_SERVER,
-        ['PING_INTERVAL_MS=2000', 'PING_TIMEOUT_MS=5000', 'MAX_PAYLOAD=100000', 'ALLOWED_ORIGINS=*'],
+        ['PING_INTERVAL_MS=2000', 'PING_TIMEOUT_MS=5000', 'MAX_PAYLOAD=100000', 'ALLOWED_ORIGINS=*', 'RECOVERY_WINDOW_MS=0'],
         { name: 'conformance-server maxpayload' },
       );
       url = server.url;
@@ -280,7 +280,7 @@ describe('socket.io-client against conformance-server', { skip: CONFORMANCE_SKIP
       // Long heartbeat: only the send queue limit may end the stalled client.
       server = await startServer(
         CONFORMANCE_SERVER,
-        ['SEND_QUEUE_MAX=65536', 'PING_INTERVAL_MS=25000', 'PING_TIMEOUT_MS=20000', 'ALLOWED_ORIGINS=*'],
+        ['SEND_QUEUE_MAX=65536', 'PING_INTERVAL_MS=25000', 'PING_TIMEOUT_MS=20000', 'ALLOWED_ORIGINS=*', 'RECOVERY_WINDOW_MS=0'],
         { name: 'conformance-server sendqueue' },
       );
       url = server.url;
@@ -372,7 +372,7 @@ describe('socket.io-client against conformance-server', { skip: CONFORMANCE_SKIP
     let server;
     let url;
     before(async () => {
-      server = await startServer(CONFORMANCE_SERVER, ['ALLOWED_ORIGINS=http://good.example'], { name: 'conformance-server cors' });
+      server = await startServer(CONFORMANCE_SERVER, ['ALLOWED_ORIGINS=http://good.example', 'RECOVERY_WINDOW_MS=0'], { name: 'conformance-server cors' });
       url = server.url;
     });
     after(async () => {

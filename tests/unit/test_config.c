@@ -820,7 +820,7 @@ test_dump_usage(void)
 	    "PING_TIMEOUT_MS=60000  # default\n"
 	    "MAX_PAYLOAD=1000000  # default\n"
 	    "CONNECT_TIMEOUT_MS=45000  # default\n"
-	    "RECOVERY_WINDOW_MS=0  # default\n"
+	    "RECOVERY_WINDOW_MS=30000  # default\n"
 	    "RECOVERY_BUFFER_BYTES=1048576  # default\n"
 	    "SEND_QUEUE_MAX=4194304  # default\n"
 	    "MAX_CONNECTIONS=100000  # default\n"

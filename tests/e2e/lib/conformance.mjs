@@ -17,6 +17,9 @@ export const SPEC_ARGS = [
   `CONNECT_TIMEOUT_MS=${CONNECT_TIMEOUT_MS}`,
   `MAX_PAYLOAD=${MAX_PAYLOAD}`,
   'ALLOWED_ORIGINS=*',
+  // The protocol suites expect a server without connection state
+  // recovery (no pid, no offsets); tests/e2e/recovery.test.mjs has it.
+  'RECOVERY_WINDOW_MS=0',
 ];
 
 // Extra time allowed on top of a deadline from the spec: the server may be a
