@@ -414,6 +414,8 @@ hb_fire(struct ev_loop *loop, ev_timer *w, int revents)
 	se->hb = HB_WAIT_PONG;
 	hb_arm(se, se->srv->o.ping_timeout_ms / 1000.0);
 	send_control(se, EIO_PING, NULL);
+	if (se->srv->cb.heartbeat != NULL)
+		se->srv->cb.heartbeat(se->srv->cb_arg, se, 0);
 }
 
 static void
@@ -426,6 +428,8 @@ hb_pong(struct eio_session *se)
 	se->hb = HB_WAIT_PING;
 	se->hb_due = ev_now(loop);
 	hb_arm(se, se->srv->o.ping_interval_ms / 1000.0);
+	if (se->srv->cb.heartbeat != NULL)
+		se->srv->cb.heartbeat(se->srv->cb_arg, se, 1);
 }
 
 /*

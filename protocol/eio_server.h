@@ -39,6 +39,10 @@ struct eio_callbacks {
 		    size_t, int binary);
 	/* After this returns the session pointer is invalid. */
 	void	(*close)(void *arg, struct eio_session *, const char *reason);
+	/* A heartbeat ping was queued (pong 0), or its pong came back (pong
+	 * 1): the client then has everything queued before that ping.  May
+	 * be NULL. */
+	void	(*heartbeat)(void *arg, struct eio_session *, int pong);
 };
 
 /* One encoded Engine.IO packet, shareable between sessions. */

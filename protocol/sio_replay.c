@@ -20,7 +20,7 @@ drop_oldest(struct sio_replay *r)
 
 void
 sio_replay_push(struct sio_replay *r, uint64_t offset, void *out,
-    size_t bytes, double at, size_t max_bytes)
+    size_t bytes, size_t max_bytes)
 {
 	struct sio_replay_entry *e;
 
@@ -49,15 +49,14 @@ sio_replay_push(struct sio_replay *r, uint64_t offset, void *out,
 	e->offset = offset;
 	e->out = out;
 	e->bytes = bytes;
-	e->at = at;
 	r->n++;
 	r->bytes += bytes;
 }
 
 void
-sio_replay_expire(struct sio_replay *r, double before)
+sio_replay_trim(struct sio_replay *r, uint64_t upto)
 {
-	while (r->n > 0 && r->v[r->head].at < before)
+	while (r->n > 0 && r->v[r->head].offset <= upto)
 		drop_oldest(r);
 	/* An idle socket gives its memory back. */
 	if (r->n == 0 && r->cap > 8) {
@@ -88,6 +87,12 @@ sio_replay_resume_at(const struct sio_replay *r, uint64_t offset)
 	if (lo < r->n && sio_replay_at(r, lo)->offset == offset)
 		return (long)lo + 1;
 	return -1;
+}
+
+uint64_t
+sio_replay_newest(const struct sio_replay *r)
+{
+	return r->n > 0 ? sio_replay_at(r, r->n - 1)->offset : 0;
 }
 
 const struct sio_replay_entry *

@@ -21,7 +21,6 @@ struct sio_replay_entry {
 	uint64_t	 offset;
 	void		*out;		/* a reference */
 	size_t		 bytes;
-	double		 at;		/* when it was sent */
 };
 
 struct sio_replay {
@@ -36,15 +35,17 @@ struct sio_replay {
 
 #define SIO_REPLAY_INIT(release)	{ NULL, 0, 0, 0, 0, 0, (release) }
 
-/* Keep out (the caller's reference, now the buffer's) as sent at `at`;
- * the oldest entries go until the buffer holds at most max_bytes.  An
+/* Keep out (the caller's reference, now the buffer's); the oldest
+ * entries go until the buffer holds at most max_bytes.  An
  * entry larger than max_bytes on its own is not kept (it counts as
  * dropped, and is released). */
 void	sio_replay_push(struct sio_replay *, uint64_t offset, void *out,
-	    size_t bytes, double at, size_t max_bytes);
-/* Forget entries sent before `before` (delivered for sure: see
- * sio_server.c). */
-void	sio_replay_expire(struct sio_replay *, double before);
+	    size_t bytes, size_t max_bytes);
+/* Forget the entries up to offset `upto` (the client has them for sure:
+ * it answered a ping sent after them; see sio_recovery.c). */
+void	sio_replay_trim(struct sio_replay *, uint64_t upto);
+/* The newest offset held, 0 if none. */
+uint64_t sio_replay_newest(const struct sio_replay *);
 /*
  * Where a client that last saw `offset` (0: none since its session began)
  * resumes: the index of the first entry it has not seen, n if it has seen

@@ -182,7 +182,9 @@ on_signal(struct ev_loop *l, ev_signal *w, int revents)
 int
 main(int argc, char **argv)
 {
-	static const struct eio_callbacks echo = { NULL, echo_message, NULL };
+	static const struct eio_callbacks echo = {
+		NULL, echo_message, NULL, NULL,
+	};
 	static const struct sio_nsp_ops ops = {
 		on_connect, on_event, on_disconnect,
 	};

@@ -20,10 +20,10 @@ release(void *p)
 }
 
 static void
-push(struct sio_replay *r, int id, size_t bytes, double at, size_t max)
+push(struct sio_replay *r, int id, size_t bytes, size_t max)
 {
 	held[id]++;
-	sio_replay_push(r, (uint64_t)id, (void *)(intptr_t)id, bytes, at, max);
+	sio_replay_push(r, (uint64_t)id, (void *)(intptr_t)id, bytes, max);
 }
 
 static int
@@ -44,7 +44,7 @@ test_resume(void)
 	is_int(sio_replay_resume_at(&r, 0), 0, "empty: a client that saw "
 	    "nothing resumes at 0");
 	for (int i = 1; i <= 10; i++)
-		push(&r, i * 2, 10, i, 1000);	/* offsets 2, 4, ... 20 */
+		push(&r, i * 2, 10, 1000);	/* offsets 2, 4, ... 20 */
 	is_int((long)r.n, 10, "ten kept");
 	is_int(sio_replay_resume_at(&r, 0), 0, "no offset yet: everything");
 	is_int(sio_replay_resume_at(&r, 2), 1, "after the first");
@@ -63,7 +63,7 @@ test_bounds(void)
 	struct sio_replay r = SIO_REPLAY_INIT(release);
 
 	for (int i = 1; i <= 10; i++)
-		push(&r, i, 100, i, 500);
+		push(&r, i, 100, 500);
 	is_int((long)r.n, 5, "500 bytes hold five of 100");
 	is_int((long)r.bytes, 500, "  and count them");
 	is_int(sio_replay_at(&r, 0)->offset, 6, "  the newest five");
@@ -75,12 +75,12 @@ test_bounds(void)
 	is_int(sio_replay_resume_at(&r, 0), -1, "one that saw nothing too");
 	is_int(refs(), 5, "dropped ones released");
 
-	sio_replay_expire(&r, 8.5);
-	is_int((long)r.n, 2, "older than 8.5 s forgotten: two left");
+	sio_replay_trim(&r, 8);
+	is_int((long)r.n, 2, "trimmed up to 8: two left");
 	is_int((long)r.dropped, 8, "  the last one gone is 8");
 	is_int(sio_replay_resume_at(&r, 8), 0, "a client at 8 resumes there");
 
-	push(&r, 20, 600, 20, 500);
+	push(&r, 20, 600, 500);
 	is_int((long)r.n, 0, "a packet over the bound on its own: nothing "
 	    "kept");
 	is_int((long)r.dropped, 20, "  and it counts as dropped");
@@ -89,10 +89,10 @@ test_bounds(void)
 	is_int(refs(), 0, "  every reference released");
 
 	for (int i = 21; i <= 60; i++)
-		push(&r, i, 1, i, 1000);	/* the ring grows, wraps */
-	sio_replay_expire(&r, 45);
+		push(&r, i, 1, 1000);	/* the ring grows, wraps */
+	sio_replay_trim(&r, 44);
 	for (int i = 61; i <= 63; i++)
-		push(&r, i, 1, i, 1000);
+		push(&r, i, 1, 1000);
 	is_int((long)r.n, 19, "after growing and wrapping, 19 kept");
 	is_int(sio_replay_at(&r, 0)->offset, 45, "  oldest first");
 	is_int(sio_replay_at(&r, 18)->offset, 63, "  newest last");

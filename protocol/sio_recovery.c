@@ -1,0 +1,280 @@
+/*
+ * sio_recovery.c - connection state recovery, socket.io 4.6's: a socket
+ * whose connection was lost (eio_session_lost(): no close frame, no
+ * DISCONNECT, a ping timeout) is held, still in its namespace and sent to
+ * as ever, for the recovery window; a CONNECT that presents its pid (and
+ * the last offset its client saw) takes it back once the application has
+ * checked the user, and gets what it missed from the socket's replay
+ * buffer (sio_replay.h), which keeps what the client may not have yet:
+ * what was sent since the last pong, and all that was sent while held.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "hash.h"
+#include "log.h"
+#include "random_id.h"
+#include "sio_internal.h"
+#include "xmalloc.h"
+
+/* ---------------------------------------------------- connection recovery */
+
+static void
+on_hold_expired(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sio_socket *s = w->data;
+	struct sio_server *srv = s->nsp->srv;
+	char reason[64];
+
+	(void)loop;
+	(void)revents;
+	if (s->overflowed)
+		srv->rstats.overflowed++;
+	else
+		srv->rstats.expired++;
+	log_info("sio %s: %s; its session is not recovered, it leaves",
+	    s->id, s->overflowed ? "missed more than RECOVERY_BUFFER_BYTES "
+	    "while away" : "not back within RECOVERY_WINDOW_MS");
+	snprintf(reason, sizeof(reason), "%s",
+	    s->held_reason ? s->held_reason : "transport close");
+	sio_socket_remove(s, reason);
+}
+
+static void
+hold_end_soon(struct sio_socket *s)
+{
+	struct ev_loop *loop = s->nsp->srv->loop;
+
+	ev_timer_stop(loop, &s->hold_timer);
+	ev_timer_set(&s->hold_timer, 0., 0.);
+	ev_timer_start(loop, &s->hold_timer);
+}
+
+/* Its connection was lost: keep it, in its namespace, for the window. */
+void
+sio_recovery_hold(struct sio_socket *s, const char *reason)
+{
+	struct sio_server *srv = s->nsp->srv;
+
+	sio_client_unlink(s->client, s);
+	s->client = NULL;
+	s->held = 1;
+	s->overflowed = 0;
+	s->held_reason = xstrdup(reason);
+	sio_acks_fail(s);
+	ev_timer_init(&s->hold_timer, on_hold_expired, srv->recovery_window,
+	    0.);
+	s->hold_timer.data = s;
+	ev_timer_start(srv->loop, &s->hold_timer);
+	srv->rstats.held++;
+	log_info("sio %s: connection lost (%s); held for %.0f ms", s->id,
+	    reason, srv->recovery_window * 1000);
+}
+
+static struct sio_socket *
+pid_find(struct sio_server *srv, const char *pid)
+{
+	struct hnode *n;
+	uint64_t h = hash_str(pid);
+
+	for (n = hashtab_chain(&srv->by_pid, h); n != NULL; n = n->next) {
+		struct sio_socket *s = hashtab_entry(n, struct sio_socket,
+		    by_pid);
+
+		if (n->hash == h && strcmp(s->pid, pid) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * A CONNECT's {pid, offset}: the session it asks for, if any.  Held, or
+ * still live here: a client that reconnects knows its connection is dead
+ * before we may (a long-poll whose connection broke, a WebSocket whose
+ * peer vanished without a word); its old connection is let go once the
+ * application has checked it is the same user (sio_recover).
+ */
+void
+sio_recovery_asked(struct sio_socket *s, const cJSON *data)
+{
+	struct sio_server *srv = s->nsp->srv;
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(data, "pid");
+	const cJSON *off = cJSON_GetObjectItemCaseSensitive(data, "offset");
+	struct sio_socket *held;
+	char *end;
+
+	if (srv->recovery_window == 0 || !cJSON_IsString(pid))
+		return;
+	if (strlen(pid->valuestring) != SIO_PID_LEN ||
+	    (held = pid_find(srv, pid->valuestring)) == NULL ||
+	    held->nsp != s->nsp || held->recovered_by != NULL) {
+		srv->rstats.refused_unknown++;
+		log_info("sio: a reconnection with an unknown or expired "
+		    "session; a new session");
+		return;
+	}
+	s->recover = held;
+	held->recovered_by = s;
+	s->offset = 0;
+	if (off == NULL || cJSON_IsNull(off))
+		return;
+	if (!cJSON_IsString(off) || off->valuestring[0] < '0' ||
+	    off->valuestring[0] > '9' || strlen(off->valuestring) > 20) {
+		s->bad_offset = 1;
+		return;
+	}
+	errno = 0;
+	s->offset = strtoull(off->valuestring, &end, 10);
+	if (*end != '\0' || errno != 0)
+		s->bad_offset = 1;
+}
+
+struct sio_socket *
+sio_socket_recovering(const struct sio_socket *s)
+{
+	return s->recover;
+}
+
+int
+sio_socket_held(const struct sio_socket *s)
+{
+	return s->held;
+}
+
+struct sio_socket *
+sio_recover(struct sio_socket *s)
+{
+	struct sio_server *srv = s->nsp->srv;
+	struct sio_socket *held = s->recover;
+	struct client *c = s->client;
+	long at;
+
+	if (held == NULL)
+		return NULL;
+	at = s->bad_offset ? -1 : sio_replay_resume_at(&held->replay,
+	    s->offset);
+	if (at < 0 || held->overflowed) {
+		srv->rstats.refused_offset++;
+		log_info("sio %s: back, but missed what is no longer kept; "
+		    "its session is not recovered", held->id);
+		/* The old session ends now, as a disconnect; the client
+		 * starts afresh on this one. */
+		sio_socket_remove(held, held->held_reason ? held->held_reason :
+		    "transport close");
+		return NULL;
+	}
+	/* What the client says it has seen needs no keeping. */
+	sio_replay_trim(&held->replay, s->offset);
+	/* The held socket takes the new one's place on this connection. */
+	s->recover = NULL;
+	held->recovered_by = NULL;
+	sio_client_unlink(c, s);
+	if (!held->held && held->client != NULL) {
+		/* Still on its old connection: that one is dead to its
+		 * client; what was queued there is in the replay buffer. */
+		struct client *old = held->client;
+
+		sio_client_unlink(old, held);
+		held->client = NULL;
+		sio_acks_fail(held);
+		eio_close(old->eio, "transport close");
+	}
+	sio_unhold(held);
+	held->client = c;
+	held->cnext = c->sockets;
+	c->sockets = held;
+	ev_timer_stop(srv->loop, &c->connect_timer);
+	free(s);
+	srv->rstats.recovered++;
+	sio_answer_connect(held, c);
+	for (size_t i = 0; i < held->replay.n; i++) {
+		const struct sio_out *o = sio_replay_at(&held->replay,
+		    i)->out;
+
+		if (eio_send(c->eio, o->text) < 0)
+			break;
+		for (int b = 0; b < o->nbins; b++)
+			(void)eio_send(c->eio, o->bins[b]);
+	}
+	log_info("sio %s: recovered, %zu missed packets sent again", held->id,
+	    held->replay.n);
+	return held;
+}
+
+const struct sio_recovery_stats *
+sio_server_recovery_stats(const struct sio_server *srv)
+{
+	return &srv->rstats;
+}
+
+void
+sio_drop_held(struct sio_server *srv, const char *reason)
+{
+	struct hnode *n, *next;
+
+	hashtab_foreach(&srv->by_pid, n, next) {
+		struct sio_socket *s = hashtab_entry(n, struct sio_socket,
+		    by_pid);
+
+		if (s->held)
+			sio_socket_remove(s, reason);
+	}
+}
+
+void
+sio_recovery_accepted(struct sio_socket *s)
+{
+	struct sio_server *srv = s->nsp->srv;
+
+	if (s->recover != NULL) {
+		/* The application did not give it its old session (another
+		 * user's pid, say): that one stays held, this one is new. */
+		srv->rstats.refused_user++;
+		s->recover->recovered_by = NULL;
+		s->recover = NULL;
+	}
+	if (srv->recovery_window > 0) {
+		random_id(s->pid, SIO_PID_LEN);
+		hashtab_insert(&srv->by_pid, &s->by_pid, hash_str(s->pid));
+	}
+}
+
+void
+sio_recovery_keep(struct sio_socket *s, struct sio_out *o)
+{
+	struct sio_server *srv = s->nsp->srv;
+	uint64_t dropped = s->replay.dropped;
+
+	sio_replay_push(&s->replay, o->offset, sio_out_ref(o), o->bytes,
+	    srv->recovery_bytes);
+	/* Held, and something it never saw had to go: it cannot be
+	 * recovered; it leaves (not from inside a send). */
+	if (s->held && s->replay.dropped != dropped && !s->overflowed) {
+		s->overflowed = 1;
+		hold_end_soon(s);
+	}
+}
+
+/*
+ * The replay buffer of a live socket holds only what may still be on the
+ * way: a ping is queued behind everything sent before it, on the same
+ * connection, so its pong says the client has all of that.  The buffer
+ * of a socket that is not being sent to empties at its next pong.
+ */
+void
+sio_recovery_ping(struct client *c)
+{
+	for (struct sio_socket *s = c->sockets; s != NULL; s = s->cnext)
+		s->ping_mark = sio_replay_newest(&s->replay);
+}
+
+void
+sio_recovery_pong(struct client *c)
+{
+	for (struct sio_socket *s = c->sockets; s != NULL; s = s->cnext)
+		if (s->ping_mark != 0)
+			sio_replay_trim(&s->replay, s->ping_mark);
+}
