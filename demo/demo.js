@@ -38,6 +38,7 @@
     peers: new Map(), // socketId -> peer (see newPeer)
     chat: [], // {userId, name, message, socketId, timestamp}
     seen: {}, // event name -> how many arrived (for tests)
+    recoveries: 0, // reconnections that got the session back
     audioCtx: null,
     speakingNode: null, // the speaking detector on the audio thread
   };
@@ -304,9 +305,18 @@
       state.seen[event] = (state.seen[event] || 0) + 1;
     });
     socket.on('connect', () => {
+      if (socket.recovered) {
+        // The gateway kept the session through a network blip: the same
+        // socket id, still in the room, and what was missed has been
+        // delivered; the peers saw nothing, the media never stopped.
+        state.recoveries++;
+        if (state.phase === 'joined') setStatus(`In room "${state.room}".`);
+        return;
+      }
       state.selfId = socket.id;
-      // A new connection (first, or after the gateway came back) is a new
-      // socket id to the room: start over with a fresh join.
+      // A new connection (first, or after the gateway came back without
+      // our session) is a new socket id to the room: start over with a
+      // fresh join.
       for (const id of [...state.peers.keys()]) dropPeer(id);
       joinRoom();
     });

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { useCall, uniq, roomChildPid, pollUntil, GATEWAY } from './lib/call.mjs';
+import { startProxy } from '../e2e/lib/cut-proxy.mjs';
 
 const SKIP = GATEWAY ? false : 'COUP_GATEWAY is not set (run through tests/run-node-test)';
 
@@ -201,5 +202,48 @@ describe('demo page: a video call in headless Chromium', { skip: SKIP }, () => {
       assert.equal(await p.eval(() => window.demo.socket.connected), true, `${p.label} is connected`);
     }
     process.stderr.write(`speaking at the frame rate: A sent ${sent}, B was told ${heard} times\n`);
+  });
+});
+
+describe('demo page: a network blip in the middle of a call', { skip: SKIP }, () => {
+  const g = useCall(['RECOVERY_WINDOW_MS=30000']);
+
+  it('one page\'s WebSocket cut without a close frame: it comes back with its session, both pages stay connected, their participant lists unchanged, the peer never sees it leave', async () => {
+    const proxy = await startProxy(new URL(g.url).port);
+    try {
+      const room = uniq('r');
+      const a = await g.open(room, uniq('a'), { label: 'A' });
+      // B's page is served through the proxy: its socket goes through it.
+      const b = await g.open(room, uniq('b'), { label: 'B', base: proxy.url });
+      await Promise.all([a.inCallWith(1), b.inCallWith(1)]);
+      const [ida, idb] = [await a.selfId, await b.selfId];
+      // Who is listed, and their flags (not the speaking light: the fake
+      // microphone beeps on and off).
+      const list = async (p) => (await p.participants()).map(({ socketId, self, muted, videoOff }) => ({ socketId, self, muted, videoOff }));
+      const [la, lb] = [await list(a), await list(b)];
+      const joinsSeen = await a.eval(() => window.demo.seen['video:user-joined'] || 0);
+      assert.equal(await b.eval(() => window.demo.socket.io.engine.transport.name), 'websocket', 'B is on a WebSocket');
+
+      proxy.cut();
+      await b.until('B reconnected with its session', () => window.demo.recoveries >= 1 && window.demo.socket.connected);
+      assert.equal(await b.eval(() => window.demo.socket.id), idb, 'the same socket id');
+      assert.equal(await b.eval(() => window.demo.socket.recovered), true, 'socket.recovered');
+
+      // The call never stopped: both connections stay connected, video decoding.
+      await Promise.all([a.inCallWith(1, { what: 'after the blip' }), b.inCallWith(1, { what: 'after the blip' })]);
+      assert.deepEqual(await list(a), la, "A's participant list unchanged");
+      assert.deepEqual(await list(b), lb, "B's participant list unchanged");
+      assert.equal(await a.eval(() => window.demo.seen['video:user-left'] || 0), 0, 'A never saw B leave');
+      assert.equal(await a.eval(() => window.demo.seen['video:user-joined'] || 0), joinsSeen, 'A never saw B join again');
+      for (const p of [a, b]) assert.equal(await p.eval(() => window.demo.seen.error || 0), 0, `${p.label} got no error event`);
+
+      // Signaling goes on both ways through the recovered session.
+      await a.page.click('#mute');
+      await b.until('A muted, seen by B after the blip', (id) => document.querySelector(`#participants li[data-socket-id="${id}"]`)?.dataset.muted === 'true', ida);
+      await b.page.click('#mute');
+      await a.until('B muted, seen by A after the blip', (id) => document.querySelector(`#participants li[data-socket-id="${id}"]`)?.dataset.muted === 'true', idb);
+    } finally {
+      await proxy.close();
+    }
   });
 });

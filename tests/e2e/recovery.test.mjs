@@ -12,65 +12,18 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-import { skipReason, binaryFromEnv, runToExit, HOST } from './lib/server.mjs';
+import { skipReason, binaryFromEnv, runToExit } from './lib/server.mjs';
 import { uniq, Peer, useGateway } from './lib/coup.mjs';
 import { roomChild } from './lib/proc.mjs';
 import { sioWs } from './lib/raw-ws.mjs';
+import { startProxy } from './lib/cut-proxy.mjs';
 import { pollUntil } from './lib/wait.mjs';
 
 const SKIP = skipReason('COUP_GATEWAY');
 const COUPCTL = binaryFromEnv('COUPCTL');
-
-/** A TCP proxy to port `to` whose connections can all be cut (RST). */
-async function startProxy(to) {
-  const pairs = new Set();
-  let downUntil = 0;
-  const server = net.createServer((client) => {
-    if (Date.now() < downUntil) {
-      client.on('error', () => {});
-      client.resetAndDestroy();
-      return;
-    }
-    const upstream = net.connect(to, HOST);
-    const pair = { client, upstream };
-    pairs.add(pair);
-    const end = () => {
-      pairs.delete(pair);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end);
-    upstream.on('error', end);
-    client.on('close', end);
-    upstream.on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise((resolve) => server.listen(0, HOST, resolve));
-  return {
-    url: `http://${HOST}:${server.address().port}`,
-    /** Reset every connection: no close frame, no FIN to read; and
-     * for downMs, every new one too (a network that is away a while:
-     * what a long-polling client, which opens a connection per request,
-     * notices). */
-    cut(downMs = 0) {
-      downUntil = Date.now() + downMs;
-      for (const { client, upstream } of pairs) {
-        client.resetAndDestroy();
-        upstream.resetAndDestroy();
-      }
-      pairs.clear();
-    },
-    close() {
-      this.cut();
-      return new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 /** While B is away, A relays n offers to B's socket id and chats in the room. */
 async function sendWhileAway(a, to, roomId, tag, n) {

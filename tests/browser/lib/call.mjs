@@ -88,7 +88,7 @@ export function useCall(args = [], { env = 'development', browser = true } = {})
     }
   });
   /** A demo page (in a browser context of its own) joining `room` as `user`. */
-  ctx.open = (room, user, { token = null, label = user, query = {} } = {}) => openPage(ctx, room, user, { token, label, query });
+  ctx.open = (room, user, { token = null, label = user, query = {}, base = ctx.url } = {}) => openPage(ctx, room, user, { token, label, query, base });
   return ctx;
 }
 
@@ -204,7 +204,9 @@ class DemoPage {
   }
 }
 
-async function openPage(ctx, room, user, { token, label, query = {} }) {
+/* base: where the page is loaded from (and so where its socket goes): the
+ * gateway, or a proxy in front of it. */
+async function openPage(ctx, room, user, { token, label, query = {}, base }) {
   const context = await ctx.browser.newContext({ viewport: { width: 1100, height: 700 } });
   const page = await context.newPage();
   page.setDefaultTimeout(30000);
@@ -212,7 +214,7 @@ async function openPage(ctx, room, user, { token, label, query = {} }) {
   ctx.pages.push(dp);
   const q = new URLSearchParams({ room, user, auto: '1', ...query });
   if (token) q.set('token', token);
-  const res = await page.goto(`${ctx.url}/demo/?${q}`, { timeout: 30000 });
+  const res = await page.goto(`${base}/demo/?${q}`, { timeout: 30000 });
   if (!res || res.status() !== 200) throw new Error(`${label}: GET /demo/ answered ${res && res.status()}`);
   return dp;
 }
