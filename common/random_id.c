@@ -22,3 +22,13 @@ random_id(char *out, size_t len)
 		out[i] = alphabet[rnd[i] & 63];
 	out[len] = '\0';
 }
+
+uint64_t
+random_u64(unsigned bits)
+{
+	uint64_t v;
+
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		fatal("getrandom");
+	return bits >= 64 ? v : v & ((UINT64_C(1) << bits) - 1);
+}

@@ -7,8 +7,11 @@
 #define COUP_RANDOM_ID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Fill out with len random characters and a NUL (out has len + 1). */
 void	random_id(char *out, size_t len);
+/* A random number below 2^bits (bits 1..64). */
+uint64_t random_u64(unsigned bits);
 
 #endif

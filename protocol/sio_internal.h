@@ -62,8 +62,9 @@ struct sio_socket {
 	struct sio_socket	*recovered_by;	/* on the held one */
 	uint64_t		 offset;
 	uint8_t			 bad_offset;
-	/* The newest offset sent before the ping now waiting for its pong:
-	 * once the pong is in, the client has everything up to it. */
+	/* How many packets its replay buffer had kept when the ping now
+	 * waiting for its pong was sent: once the pong is in, the client
+	 * has them all. */
 	uint64_t		 ping_mark;
 };
 

@@ -167,7 +167,7 @@ sio_recover(struct sio_socket *s)
 		return NULL;
 	}
 	/* What the client says it has seen needs no keeping. */
-	sio_replay_trim(&held->replay, s->offset);
+	sio_replay_seen(&held->replay, s->offset);
 	/* The held socket takes the new one's place on this connection. */
 	s->recover = NULL;
 	held->recovered_by = NULL;
@@ -268,13 +268,12 @@ void
 sio_recovery_ping(struct client *c)
 {
 	for (struct sio_socket *s = c->sockets; s != NULL; s = s->cnext)
-		s->ping_mark = sio_replay_newest(&s->replay);
+		s->ping_mark = s->replay.pushed;
 }
 
 void
 sio_recovery_pong(struct client *c)
 {
 	for (struct sio_socket *s = c->sockets; s != NULL; s = s->cnext)
-		if (s->ping_mark != 0)
-			sio_replay_trim(&s->replay, s->ping_mark);
+		sio_replay_trim(&s->replay, s->ping_mark);
 }

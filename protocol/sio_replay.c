@@ -50,13 +50,14 @@ sio_replay_push(struct sio_replay *r, uint64_t offset, void *out,
 	e->out = out;
 	e->bytes = bytes;
 	r->n++;
+	r->pushed++;
 	r->bytes += bytes;
 }
 
 void
-sio_replay_trim(struct sio_replay *r, uint64_t upto)
+sio_replay_trim(struct sio_replay *r, uint64_t mark)
 {
-	while (r->n > 0 && r->v[r->head].offset <= upto)
+	while (r->n > 0 && r->pushed - r->n < mark)
 		drop_oldest(r);
 	/* An idle socket gives its memory back. */
 	if (r->n == 0 && r->cap > 8) {
@@ -66,33 +67,25 @@ sio_replay_trim(struct sio_replay *r, uint64_t upto)
 	}
 }
 
+void
+sio_replay_seen(struct sio_replay *r, uint64_t offset)
+{
+	long at = offset == 0 ? 0 : sio_replay_resume_at(r, offset);
+
+	if (at > 0)
+		sio_replay_trim(r, r->pushed - r->n + (uint64_t)at);
+}
+
 long
 sio_replay_resume_at(const struct sio_replay *r, uint64_t offset)
 {
-	/* Offsets grow along the ring, so the client's is found by search. */
-	size_t lo = 0, hi = r->n;
-
 	if (offset == r->dropped)
 		return 0;		/* it saw all that is gone, none held */
-	if (offset < r->dropped)
-		return -1;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sio_replay_at(r, mid)->offset < offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < r->n && sio_replay_at(r, lo)->offset == offset)
-		return (long)lo + 1;
+	/* From the newest: a client is usually not far behind. */
+	for (size_t i = r->n; i > 0; i--)
+		if (sio_replay_at(r, i - 1)->offset == offset)
+			return (long)i;
 	return -1;
-}
-
-uint64_t
-sio_replay_newest(const struct sio_replay *r)
-{
-	return r->n > 0 ? sio_replay_at(r, r->n - 1)->offset : 0;
 }
 
 const struct sio_replay_entry *

@@ -509,6 +509,10 @@ sio_server_new(struct ev_loop *loop, const struct eio_opts *o,
 	srv->max_payload = o->max_payload;
 	srv->recovery_window = so->recovery_window_ms / 1000.0;
 	srv->recovery_bytes = so->recovery_buffer_bytes;
+	/* Offsets of different gateways must not meet in one session's
+	 * buffer (a session taken over holds the old gateway's packets and
+	 * ours): each starts at a random place among 2^48. */
+	srv->next_offset = random_u64(48);
 	srv->eio = eio_server_new(loop, o, &cbs, srv);
 	return srv;
 }

@@ -75,8 +75,8 @@ test_bounds(void)
 	is_int(sio_replay_resume_at(&r, 0), -1, "one that saw nothing too");
 	is_int(refs(), 5, "dropped ones released");
 
-	sio_replay_trim(&r, 8);
-	is_int((long)r.n, 2, "trimmed up to 8: two left");
+	sio_replay_seen(&r, 8);
+	is_int((long)r.n, 2, "seen up to 8: two left");
 	is_int((long)r.dropped, 8, "  the last one gone is 8");
 	is_int(sio_replay_resume_at(&r, 8), 0, "a client at 8 resumes there");
 
@@ -90,7 +90,7 @@ test_bounds(void)
 
 	for (int i = 21; i <= 60; i++)
 		push(&r, i, 1, 1000);	/* the ring grows, wraps */
-	sio_replay_trim(&r, 44);
+	sio_replay_seen(&r, 44);
 	for (int i = 61; i <= 63; i++)
 		push(&r, i, 1, 1000);
 	is_int((long)r.n, 19, "after growing and wrapping, 19 kept");
@@ -101,11 +101,49 @@ test_bounds(void)
 	is_int(refs(), 0, "freed: every reference given back");
 }
 
+/* A ping's mark: what was kept before it goes at its pong, not after. */
+static void
+test_marks(void)
+{
+	struct sio_replay r = SIO_REPLAY_INIT(release);
+	uint64_t mark;
+
+	for (int i = 1; i <= 4; i++)
+		push(&r, 10 + i, 10, 1000);
+	mark = r.pushed;			/* a ping goes now */
+	push(&r, 15, 10, 1000);
+	push(&r, 16, 10, 1000);
+	sio_replay_trim(&r, mark);		/* its pong */
+	is_int((long)r.n, 2, "the pong forgets what was sent before its ping");
+	is_int((long)sio_replay_at(&r, 0)->offset, 15, "  and keeps what came after");
+	is_int((long)r.dropped, 14, "  the last one gone is 14");
+	sio_replay_trim(&r, mark);
+	is_int((long)r.n, 2, "the same mark again forgets nothing more");
+
+	/* Another gateway's offsets, then ours: they need not grow. */
+	sio_replay_free(&r);
+	push(&r, 50, 10, 1000);
+	push(&r, 51, 10, 1000);
+	push(&r, 17, 10, 1000);
+	push(&r, 18, 10, 1000);
+	is_int(sio_replay_resume_at(&r, 51), 2, "offsets that do not grow: "
+	    "found by identity");
+	is_int(sio_replay_resume_at(&r, 17), 3, "  ours after theirs");
+	is_int(sio_replay_resume_at(&r, 60), -1, "  an unknown one is not");
+	sio_replay_seen(&r, 51);
+	is_int((long)r.n, 2, "seen up to 51: ours are left");
+	sio_replay_seen(&r, 4);
+	is_int((long)r.n, 2, "seen an offset it does not hold: nothing goes");
+	sio_replay_free(&r);
+	is_int(refs(), 0, "every reference given back");
+}
+
 int
 main(void)
 {
 	log_init("test_sio_replay", LOG_LEVEL_WARN);
 	test_resume();
 	test_bounds();
+	test_marks();
 	return tap_done();
 }
