@@ -66,6 +66,12 @@ struct sio_socket {
 	 * waiting for its pong was sent: once the pong is in, the client
 	 * has them all. */
 	uint64_t		 ping_mark;
+	/* A pid a CONNECT asked for that is not here: another gateway's,
+	 * perhaps (sio_socket_pid_asked); "" when none. */
+	char			 asked_pid[SIO_PID_LEN + 1];
+	/* Taken over from another gateway and not answered yet: what it is
+	 * sent waits in its replay buffer (sio_adopt). */
+	uint8_t			 deferred;
 };
 
 struct sio_nsp {
@@ -117,6 +123,9 @@ struct sio_out {
 
 /* sio_out.c: the replay buffer's way to let a packet go. */
 void		 sio_out_release(void *);
+/* A packet encoded elsewhere, as it is (no offset of ours). */
+struct sio_out	*sio_out_copy(const void *packet, size_t len,
+		    const struct sio_bins *);
 
 /* sio_socket.c */
 struct sio_socket *sio_client_socket(struct client *, const char *nsp);

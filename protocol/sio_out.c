@@ -181,6 +181,17 @@ sio_out_packet(const struct sio_nsp *nsp, const void *packet, size_t len,
 }
 
 struct sio_out *
+sio_out_copy(const void *packet, size_t len, const struct sio_bins *bins)
+{
+	struct sio_out *o = out_alloc(bins ? bins->n : 0);
+
+	o->text = msg_from(packet, len, 0);
+	o->bytes = len;
+	out_bins(o, bins);
+	return o;
+}
+
+struct sio_out *
 sio_out_ref(struct sio_out *o)
 {
 	o->refs++;

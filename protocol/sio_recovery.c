@@ -97,6 +97,16 @@ pid_find(struct sio_server *srv, const char *pid)
  * peer vanished without a word); its old connection is let go once the
  * application has checked it is the same user (sio_recover).
  */
+/* A pid as we make them: SIO_PID_LEN characters of random_id()'s. */
+static int
+pid_valid(const char *p)
+{
+	size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_");
+
+	return n == SIO_PID_LEN && p[n] == '\0';
+}
+
 void
 sio_recovery_asked(struct sio_socket *s, const cJSON *data)
 {
@@ -108,16 +118,25 @@ sio_recovery_asked(struct sio_socket *s, const cJSON *data)
 
 	if (srv->recovery_window == 0 || !cJSON_IsString(pid))
 		return;
-	if (strlen(pid->valuestring) != SIO_PID_LEN ||
-	    (held = pid_find(srv, pid->valuestring)) == NULL ||
-	    held->nsp != s->nsp || held->recovered_by != NULL) {
+	if (!pid_valid(pid->valuestring)) {
 		srv->rstats.refused_unknown++;
-		log_info("sio: a reconnection with an unknown or expired "
-		    "session; a new session");
+		log_info("sio: a reconnection with a pid that is not one of "
+		    "ours; a new session");
 		return;
 	}
-	s->recover = held;
-	held->recovered_by = s;
+	held = pid_find(srv, pid->valuestring);
+	if (held != NULL && (held->nsp != s->nsp ||
+	    held->recovered_by != NULL)) {
+		srv->rstats.refused_unknown++;
+		log_info("sio: a reconnection for a session being recovered "
+		    "already; a new session");
+		return;
+	}
+	if (held != NULL) {
+		s->recover = held;
+		held->recovered_by = s;
+	} else	/* perhaps another gateway's (sio_socket_pid_asked) */
+		memcpy(s->asked_pid, pid->valuestring, SIO_PID_LEN + 1);
 	s->offset = 0;
 	if (off == NULL || cJSON_IsNull(off))
 		return;
@@ -142,6 +161,20 @@ int
 sio_socket_held(const struct sio_socket *s)
 {
 	return s->held;
+}
+
+/* Send what a buffer holds, from its i-th entry, on c's connection. */
+static void
+send_kept(struct client *c, const struct sio_replay *r, size_t from)
+{
+	for (size_t i = from; i < r->n; i++) {
+		const struct sio_out *o = sio_replay_at(r, i)->out;
+
+		if (eio_send(c->eio, o->text) < 0)
+			break;
+		for (int b = 0; b < o->nbins; b++)
+			(void)eio_send(c->eio, o->bins[b]);
+	}
 }
 
 struct sio_socket *
@@ -190,15 +223,7 @@ sio_recover(struct sio_socket *s)
 	free(s);
 	srv->rstats.recovered++;
 	sio_answer_connect(held, c);
-	for (size_t i = 0; i < held->replay.n; i++) {
-		const struct sio_out *o = sio_replay_at(&held->replay,
-		    i)->out;
-
-		if (eio_send(c->eio, o->text) < 0)
-			break;
-		for (int b = 0; b < o->nbins; b++)
-			(void)eio_send(c->eio, o->bins[b]);
-	}
+	send_kept(c, &held->replay, 0);
 	log_info("sio %s: recovered, %zu missed packets sent again", held->id,
 	    held->replay.n);
 	return held;
@@ -235,11 +260,113 @@ sio_recovery_accepted(struct sio_socket *s)
 		srv->rstats.refused_user++;
 		s->recover->recovered_by = NULL;
 		s->recover = NULL;
+	} else if (s->asked_pid[0] != '\0') {
+		srv->rstats.refused_unknown++;
+		log_info("sio: a reconnection with an unknown or expired "
+		    "session; a new session");
 	}
+	s->asked_pid[0] = '\0';
 	if (srv->recovery_window > 0) {
 		random_id(s->pid, SIO_PID_LEN);
 		hashtab_insert(&srv->by_pid, &s->by_pid, hash_str(s->pid));
 	}
+}
+
+int
+sio_socket_adopting(const struct sio_socket *s)
+{
+	return s->deferred;
+}
+
+const char *
+sio_socket_pid(const struct sio_socket *s)
+{
+	return s->pid[0] != '\0' ? s->pid : NULL;
+}
+
+const char *
+sio_socket_pid_asked(const struct sio_socket *s, uint64_t *offset)
+{
+	if (s->asked_pid[0] == '\0' || s->bad_offset)
+		return NULL;
+	*offset = s->offset;
+	return s->asked_pid;
+}
+
+int
+sio_adopt(struct sio_socket *s, const char *sid, const char *pid)
+{
+	struct sio_server *srv = s->nsp->srv;
+	struct client *c = s->client;
+	struct sio_nsp *n = s->nsp;
+
+	if (s->connected || c == NULL || strlen(sid) != SIO_ID_LEN ||
+	    !pid_valid(pid) || pid_find(srv, pid) != NULL)
+		return -1;
+	memcpy(s->id, sid, SIO_ID_LEN + 1);
+	memcpy(s->pid, pid, SIO_PID_LEN + 1);
+	s->asked_pid[0] = '\0';
+	hashtab_insert(&srv->by_pid, &s->by_pid, hash_str(s->pid));
+	s->connected = 1;
+	s->deferred = 1;
+	s->nprev = NULL;
+	s->nnext = n->head;
+	if (n->head)
+		n->head->nprev = s;
+	n->head = s;
+	n->count++;
+	srv->connections++;
+	ev_timer_stop(srv->loop, &c->connect_timer);
+	return 0;
+}
+
+/* The offset a pre-encoded event carries last: ...,"<digits>"] */
+static uint64_t
+packet_offset(const char *p, size_t len)
+{
+	size_t i;
+	uint64_t v = 0;
+
+	if (len < 5 || p[len - 1] != ']' || p[len - 2] != '"')
+		return 0;
+	for (i = len - 2; i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9'; i--)
+		;
+	if (i < 2 || i == len - 2 || len - 2 - i > 19 || p[i - 1] != '"' ||
+	    p[i - 2] != ',')
+		return 0;
+	for (; i < len - 2; i++)
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	return v;
+}
+
+void
+sio_adopt_finish(struct sio_socket *s, const struct sio_adopted *pk,
+    size_t npk)
+{
+	struct sio_server *srv = s->nsp->srv;
+	struct sio_replay queued = s->replay;
+
+	if (!s->deferred)
+		return;
+	s->deferred = 0;
+	sio_answer_connect(s, s->client);
+	/* The old gateway's packets first, then what came here while the
+	 * session was moving; all kept until a pong, as any. */
+	s->replay = (struct sio_replay)SIO_REPLAY_INIT(queued.release);
+	for (size_t i = 0; i < npk; i++) {
+		struct sio_bins bins = { pk[i].nbins, pk[i].bins, pk[i].blen };
+		struct sio_out *o = sio_out_copy(pk[i].text, pk[i].len, &bins);
+
+		o->offset = packet_offset(pk[i].text, pk[i].len);
+		(void)sio_send(s, o);
+		sio_out_free(o);
+	}
+	send_kept(s->client, &queued, 0);
+	sio_replay_take(&s->replay, &queued, srv->recovery_bytes);
+	srv->rstats.recovered++;
+	log_info("sio %s: taken over from another gateway; %zu packets from "
+	    "it, %zu from here", s->id, npk, s->replay.n >= npk ?
+	    s->replay.n - npk : 0);
 }
 
 void

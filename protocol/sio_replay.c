@@ -76,6 +76,19 @@ sio_replay_seen(struct sio_replay *r, uint64_t offset)
 		sio_replay_trim(r, r->pushed - r->n + (uint64_t)at);
 }
 
+void
+sio_replay_take(struct sio_replay *dst, struct sio_replay *src,
+    size_t max_bytes)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		const struct sio_replay_entry *e = sio_replay_at(src, i);
+
+		sio_replay_push(dst, e->offset, e->out, e->bytes, max_bytes);
+	}
+	free(src->v);
+	*src = (struct sio_replay)SIO_REPLAY_INIT(src->release);
+}
+
 long
 sio_replay_resume_at(const struct sio_replay *r, uint64_t offset)
 {

@@ -51,6 +51,10 @@ void	sio_replay_trim(struct sio_replay *, uint64_t mark);
 /* Forget the entries up to and including the one with offset `offset`
  * (what a client says it has seen); nothing if none has it. */
 void	sio_replay_seen(struct sio_replay *, uint64_t offset);
+/* Move every entry of src, oldest first, to the end of dst (src is left
+ * empty). */
+void	sio_replay_take(struct sio_replay *dst, struct sio_replay *src,
+	    size_t max_bytes);
 /*
  * Where a client that last saw `offset` (0: none since its session began)
  * resumes: the index of the first entry it has not seen, n if it has seen

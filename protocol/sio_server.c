@@ -27,7 +27,7 @@ sio_send(struct sio_socket *s, struct sio_out *o)
 
 	if (o->offset != 0 && s->nsp->srv->recovery_window > 0)
 		sio_recovery_keep(s, o);
-	if (s->held)
+	if (s->held || s->deferred)
 		return 0;		/* kept for when it comes back */
 	e = s->client->eio;
 	if (eio_send(e, o->text) < 0)
@@ -45,7 +45,7 @@ sio_send_packet(struct sio_socket *s, const void *packet, size_t len,
 	struct sio_out *o;
 	int rc;
 
-	if ((bins == NULL || bins->n == 0) && !s->held &&
+	if ((bins == NULL || bins->n == 0) && !s->held && !s->deferred &&
 	    s->nsp->srv->recovery_window == 0)
 		return eio_send_text(s->client->eio, packet, len);
 	o = sio_out_packet(s->nsp, packet, len, bins);
@@ -468,7 +468,7 @@ engine_close(void *arg, struct eio_session *e, const char *reason)
 
 		/* Lost, not left: kept for the client to come back. */
 		if (eio_session_lost(e) && c->srv->recovery_window > 0 &&
-		    s->connected && s->pid[0] != '\0')
+		    s->connected && s->pid[0] != '\0' && !s->deferred)
 			sio_recovery_hold(s, reason);
 		else
 			sio_socket_remove(s, reason);

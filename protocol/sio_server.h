@@ -172,6 +172,35 @@ unsigned	 sio_server_connections(const struct sio_server *);
 struct sio_socket *sio_socket_recovering(const struct sio_socket *);
 struct sio_socket *sio_recover(struct sio_socket *);
 int		 sio_socket_held(const struct sio_socket *);
+/* Its pid (NULL: none, recovery off or not accepted yet). */
+const char	*sio_socket_pid(const struct sio_socket *);
+
+/*
+ * Sessions of other servers (a cluster's).  In the connect callback,
+ * sio_socket_pid_asked() is the pid the CONNECT presented when no session
+ * here has it (NULL: none, or an offset we could not read), and *offset
+ * the client's last offset (0: none).  If the application finds that
+ * session elsewhere and may move it here, sio_adopt() gives this socket
+ * its socket id and pid: it is connected (sent to, in its namespace) but
+ * its CONNECT is not answered yet and what it is sent is kept; then
+ * sio_adopt_finish() answers, sends the other server's packets the client
+ * missed (pre-encoded, with that server's offsets), then what was kept.
+ * sio_adopt() fails (-1) on ids that are not ours or a pid in use here.
+ */
+struct sio_adopted {
+	const char	*text;		/* "2[...,\"<offset>\"]" */
+	size_t		 len;
+	int		 nbins;
+	const uint8_t	**bins;
+	const size_t	*blen;
+};
+const char	*sio_socket_pid_asked(const struct sio_socket *,
+		    uint64_t *offset);
+int		 sio_adopt(struct sio_socket *, const char *sid,
+		    const char *pid);
+void		 sio_adopt_finish(struct sio_socket *,
+		    const struct sio_adopted *, size_t n);
+int		 sio_socket_adopting(const struct sio_socket *);
 const struct sio_recovery_stats *sio_server_recovery_stats(
 		    const struct sio_server *);
 /* Every held socket leaves now (a drain, a shutdown). */
