@@ -128,11 +128,13 @@ dq_sent(struct dq *q, uint32_t seq)
 	if (m == NULL)
 		fatalx("dq_sent: nothing was pending");
 	m->seq = seq;
-	/* Never resent: a successor gets its room and level in ROOM_OPEN.
+	/* Never resent: a successor gets its room and level in ROOM_OPEN,
+	 * and its members as they are now (RECONN is in that already).
 	 * ROOM_OPEN is kept until PROCESSED all the same (and dropped by a
 	 * rebuild): on probation nothing follows it before then, so a
 	 * process that dies on its room never blames a member's JOIN. */
-	if (m->type == IPC_EXIT || m->type == IPC_LOG_LEVEL)
+	if (m->type == IPC_EXIT || m->type == IPC_LOG_LEVEL ||
+	    m->type == IPC_RECONN)
 		dq_msg_free(m, 1);
 	else
 		dq_push(&q->unacked, m);

@@ -686,6 +686,7 @@ static const char *const type_names[IPC_TYPE_MAX] = {
 	[IPC_EXIT] = "EXIT",
 	[IPC_PROCESSED] = "PROCESSED",
 	[IPC_LOG_LEVEL] = "LOG_LEVEL",
+	[IPC_RECONN] = "RECONN",
 };
 
 /* The event names clients emit, exactly as the Node.js server knew them. */

@@ -28,7 +28,7 @@
 #include "bounds.h"
 #include "buf.h"
 
-#define IPC_VERSION	4
+#define IPC_VERSION	5
 /* The descriptor a room process finds its end of the socketpair on. */
 #define IPC_CHILD_FD	3
 /* Body bytes per datagram; far below the default SO_SNDBUF (~208 KB). */
@@ -77,6 +77,11 @@ enum ipc_type {
 	/* gateway -> child: u8 log level (enum log_level), changed by an
 	 * admin (coupctl log-level, reload) */
 	IPC_LOG_LEVEL,
+	/* gateway -> child: u64 from, u64 to: member `from` is now
+	 * connection `to`, all else kept (a session that moved between a
+	 * gateway's own clients and its mirror of another's); no one is
+	 * told */
+	IPC_RECONN,
 	IPC_TYPE_MAX
 };
 

@@ -175,6 +175,25 @@ ipc_get_leave(const void *body, size_t len, struct ipc_leave *l)
 	return done(&r);
 }
 
+int
+ipc_put_reconn(struct buf *b, const struct ipc_reconn *m)
+{
+	ipc_put_u64(b, m->from);
+	ipc_put_u64(b, m->to);
+	return 0;
+}
+
+int
+ipc_get_reconn(const void *body, size_t len, struct ipc_reconn *m)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, body, len);
+	m->from = ipc_get_u64(&r);
+	m->to = ipc_get_u64(&r);
+	return done(&r);
+}
+
 /* The attachments and what they go with: BOUND_PAYLOAD in all. */
 static int
 bins_fit(const struct ipc_bins *bins, size_t with)
@@ -325,6 +344,8 @@ ipc_get_body(uint16_t type, const void *body, size_t len, union ipc_body *u)
 		return ipc_get_processed(body, len, &u->processed);
 	case IPC_LOG_LEVEL:
 		return ipc_get_log_level(body, len, &u->log_level);
+	case IPC_RECONN:
+		return ipc_get_reconn(body, len, &u->reconn);
 	default:
 		return -1;
 	}
@@ -362,6 +383,8 @@ ipc_put_body(struct buf *b, uint16_t type, const union ipc_body *u)
 		return ipc_put_processed(b, &u->processed);
 	case IPC_LOG_LEVEL:
 		return ipc_put_log_level(b, &u->log_level);
+	case IPC_RECONN:
+		return ipc_put_reconn(b, &u->reconn);
 	default:
 		return -1;
 	}

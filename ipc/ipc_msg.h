@@ -60,6 +60,11 @@ struct ipc_leave {
 	uint8_t		 reason;	/* enum ipc_leave_reason */
 };
 
+/* IPC_RECONN */
+struct ipc_reconn {
+	uint64_t	 from, to;
+};
+
 /* Binary attachments, in placeholder order (BOUND_ATTACHMENTS at most,
  * and with the payload no more than BOUND_PAYLOAD bytes). */
 struct ipc_bins {
@@ -100,6 +105,7 @@ union ipc_body {
 	struct ipc_send_msg	 send;
 	struct ipc_processed	 processed;
 	struct ipc_log_level	 log_level;
+	struct ipc_reconn	 reconn;
 };
 
 /*
@@ -113,6 +119,7 @@ int	ipc_put_processed(struct buf *, const struct ipc_processed *);
 int	ipc_put_log_level(struct buf *, const struct ipc_log_level *);
 int	ipc_put_join(struct buf *, const struct ipc_join *);
 int	ipc_put_leave(struct buf *, const struct ipc_leave *);
+int	ipc_put_reconn(struct buf *, const struct ipc_reconn *);
 int	ipc_put_event(struct buf *, const struct ipc_event_msg *);
 /* conns[0..n) and the rest of the message. */
 int	ipc_put_send(struct buf *, const uint64_t *conns, uint32_t n,
@@ -126,6 +133,7 @@ int	ipc_get_log_level(const void *body, size_t len, struct ipc_log_level *);
 int	ipc_get_exit(const void *body, size_t len);
 int	ipc_get_join(const void *body, size_t len, struct ipc_join *);
 int	ipc_get_leave(const void *body, size_t len, struct ipc_leave *);
+int	ipc_get_reconn(const void *body, size_t len, struct ipc_reconn *);
 int	ipc_get_event(const void *body, size_t len, struct ipc_event_msg *);
 int	ipc_get_send(const void *body, size_t len, struct ipc_send_msg *);
 uint64_t ipc_send_conn(const struct ipc_send_msg *, uint32_t i);

@@ -183,6 +183,24 @@ on_leave(const struct ipc_msg *msg)
 	free_member(m);
 }
 
+/* A member's connection id changes (its session moved between this
+ * gateway's clients and its mirror of another gateway's): nothing else. */
+static void
+on_reconn(const struct ipc_msg *msg)
+{
+	struct ipc_reconn rc;
+	struct member *m;
+
+	if (ipc_get_reconn(msg->body, msg->len, &rc) < 0)
+		fatalx("malformed RECONN");
+	if (room_find(&room, rc.to) != NULL)
+		fatalx("RECONN to connection %llu, a member already",
+		    (unsigned long long)rc.to);
+	if ((m = room_find(&room, rc.from)) == NULL)
+		return;		/* raced with a restart: it has the new one */
+	m->conn = rc.to;
+}
+
 static void
 fault_check(const struct event *e)
 {
@@ -287,6 +305,9 @@ on_message(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_EVENT:
 		on_event(msg);
+		break;
+	case IPC_RECONN:
+		on_reconn(msg);
 		break;
 	case IPC_LOG_LEVEL:
 		if (ipc_get_log_level(msg->body, msg->len, &l) < 0 ||

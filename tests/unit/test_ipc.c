@@ -1038,6 +1038,7 @@ test_every_body(void)
 		{ IPC_HELLO, "HELLO" }, { IPC_ROOM_OPEN, "ROOM_OPEN" },
 		{ IPC_SEND, "SEND" }, { IPC_EXIT, "EXIT" },
 		{ IPC_PROCESSED, "PROCESSED" }, { IPC_LOG_LEVEL, "LOG_LEVEL" },
+		{ IPC_RECONN, "RECONN" },
 	};
 	char what[64];
 
@@ -1058,6 +1059,9 @@ test_every_body(void)
 			break;
 		case IPC_LOG_LEVEL:
 			in.log_level.level = 2;
+			break;
+		case IPC_RECONN:
+			in.reconn = (struct ipc_reconn){ 7, UINT64_C(1) << 62 };
 			break;
 		}
 		if (types[i].type == IPC_SEND)
