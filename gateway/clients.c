@@ -16,6 +16,7 @@
 #include "hashtab.h"
 #include "keymap.h"
 #include "log.h"
+#include "peers.h"
 #include "replies.h"
 #include "rooms.h"
 #include "sio_server.h"
@@ -171,23 +172,12 @@ client_error(struct client *c, const char *code, const char *message)
 	reply_error(c->gw, c->sock, code, message);
 }
 
-void
-client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
+/* A new struct client for socket s of user (not accepted yet). */
+static struct client *
+client_make(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
-	struct sio_socket *held = sio_socket_recovering(s);
-	struct client *c;
-
-	/* Back after a lost connection: its session is its own only if the
-	 * verified user is the session's (a pid is no credential). */
-	if (held != NULL && (c = sio_socket_data(held)) != NULL &&
-	    cJSON_IsString(id) && strcmp(c->user_id, id->valuestring) == 0 &&
-	    sio_recover(s) != NULL) {
-		log_info("socket %s: user %s back; session recovered",
-		    sio_socket_id(c->sock), c->user_id);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
+	struct client *c = xcalloc(1, sizeof(*c));
 
 	c->gw = gw;
 	c->sock = s;
@@ -199,11 +189,68 @@ client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
 	c->rate = (struct rate_bucket)RATE_BUCKET_INIT;
 	hashtab_insert(&by_conn, &c->by_conn, hash_u64(c->conn));
 	sio_socket_set_data(s, c);
-	sio_accept(s);
-	hashtab_insert(&by_sid, &c->by_sid, sid_hash(sio_socket_id(s)));
+	return c;
+}
+
+static void
+client_indexed(struct client *c)
+{
+	hashtab_insert(&by_sid, &c->by_sid, sid_hash(sio_socket_id(c->sock)));
 	nclients++;
+}
+
+void
+client_accepted(struct gateway *gw, struct sio_socket *s, const cJSON *user)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+	struct sio_socket *held = sio_socket_recovering(s);
+	struct client *c;
+	const char *pid;
+	uint64_t offset;
+
+	/* Back after a lost connection: its session is its own only if the
+	 * verified user is the session's (a pid is no credential). */
+	if (held != NULL && (c = sio_socket_data(held)) != NULL &&
+	    cJSON_IsString(id) && strcmp(c->user_id, id->valuestring) == 0 &&
+	    sio_recover(s) != NULL) {
+		log_info("socket %s: user %s back; session recovered",
+		    sio_socket_id(c->sock), c->user_id);
+		return;
+	}
+	/* A session of another gateway's, perhaps: the peers look. */
+	if (held == NULL && (pid = sio_socket_pid_asked(s, &offset)) != NULL &&
+	    peers_take_over(gw, s, user, pid, offset))
+		return;
+	client_new(gw, s, user);
+}
+
+void
+client_new(struct gateway *gw, struct sio_socket *s, const cJSON *user)
+{
+	struct client *c = client_make(gw, s, user);
+
+	sio_accept(s);
+	client_indexed(c);
+	if (sio_socket_pid(s) != NULL)
+		peers_accepted(gw, c);	/* (an adopted one's peers know) */
 	log_debug("socket %s: user %s connected (conn %llu)",
 	    sio_socket_id(s), c->user_id, (unsigned long long)c->conn);
+}
+
+struct client *
+client_adopted(struct gateway *gw, struct sio_socket *s, const cJSON *user,
+    const char *sid, const char *pid)
+{
+	struct client *c;
+
+	if (client_by_socket(gw, sid) != NULL ||
+	    sio_adopt(s, sid, pid) < 0)
+		return NULL;
+	c = client_make(gw, s, user);
+	client_indexed(c);
+	log_info("socket %s: user %s's session is moving here from another "
+	    "gateway", sid, c->user_id);
+	return c;
 }
 
 void
@@ -214,6 +261,7 @@ client_gone(struct client *c, const char *reason)
 	if (c->rooms != NULL || c->checks != NULL)
 		fatalx("client_gone: socket %s still in rooms or checks",
 		    sio_socket_id(c->sock));
+	peers_gone(c->gw, c);
 	hashtab_remove(&by_conn, &c->by_conn);
 	hashtab_remove(&by_sid, &c->by_sid);
 	nclients--;

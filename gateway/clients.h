@@ -75,6 +75,13 @@ struct client {
  * Accepts the socket. */
 void		 client_accepted(struct gateway *, struct sio_socket *,
 		    const cJSON *user);
+/* The same, as a new session whatever it asked (the peers found none of
+ * its pid's), and a session taken over from another gateway: the socket
+ * gets the session's socket id and pid (sio_adopt()); NULL if it cannot. */
+void		 client_new(struct gateway *, struct sio_socket *,
+		    const cJSON *user);
+struct client	*client_adopted(struct gateway *, struct sio_socket *,
+		    const cJSON *user, const char *sid, const char *pid);
 struct client	*client_find(struct gateway *, uint64_t conn);
 struct client	*client_by_socket(struct gateway *, const char *socket_id);
 struct client	*client_of(struct sio_socket *);

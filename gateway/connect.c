@@ -24,6 +24,7 @@
 #include "api/coupapi.h"
 #include "gateway.h"
 #include "log.h"
+#include "peers.h"
 #include "replies.h"
 #include "sio_server.h"
 #include "xmalloc.h"
@@ -185,6 +186,7 @@ connect_cancel(struct gateway *gw, struct sio_socket *s)
 {
 	struct pending *p = sio_socket_data(s);
 
+	peers_socket_gone(gw, s);
 	if (p == NULL)
 		return;
 	sio_socket_set_data(s, NULL);

@@ -13,6 +13,7 @@
 #include "httpd.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "peers.h"
 #include "rooms.h"
 #include "sio_server.h"
 #include "spares.h"
@@ -81,15 +82,18 @@ drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 
 	supervisor_stats(gw->supervisor, &st);
 	if (eio_server_count(sio_server_engine(gw->sio)) == 0 &&
+	    sio_server_recovery_stats(gw->sio)->held == 0 &&
 	    st.processes == 0 && st.spares == 0) {
 		log_info("drained");
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
 	if (ev_now(loop) - gw->started_drain >= gw->drain_secs) {
-		log_warnx("drain: %u sessions and %u room processes left "
-		    "after %.1f s; stopping anyway",
-		    eio_server_count(sio_server_engine(gw->sio)),
+		log_warnx("drain: %u sessions (%u of them held) and %u room "
+		    "processes left after %.1f s; stopping anyway",
+		    eio_server_count(sio_server_engine(gw->sio)) +
+		    sio_server_recovery_stats(gw->sio)->held,
+		    sio_server_recovery_stats(gw->sio)->held,
 		    st.processes + st.spares,
 		    gw->drain_secs);
 		ev_break(loop, EVBREAK_ALL);
@@ -115,11 +119,19 @@ gateway_drain(struct gateway *gw, const char *why)
 	config_set(&gw->cfg, CFG_ROOM_IDLE_TIMEOUT, "0", CONFIG_SRC_DEFAULT,
 	    NULL, 0);
 	/* An Engine.IO close: socket.io clients see "transport close" and
-	 * reconnect, to another gateway behind the load balancer. */
-	eio_server_close_all(eio, "server draining");
-	/* Sessions held for a lost connection cannot come back to a
-	 * gateway that is going away: they leave now, as disconnects. */
-	sio_drop_held(gw->sio, "server shutting down");
+	 * reconnect, to another gateway behind the load balancer.  With
+	 * peers and recovery on, that gateway takes each session over: they
+	 * are held here until it has (the drain waits for that, up to its
+	 * timeout), so a drain is a rolling restart nobody in a call sees.
+	 * Alone, a session held here could never come back: those leave
+	 * now, as disconnects. */
+	if (peers_active(gw) && config_int(&gw->cfg,
+	    CFG_RECOVERY_WINDOW_MS) > 0)
+		eio_server_lose_all(eio, "server draining");
+	else {
+		eio_server_close_all(eio, "server draining");
+		sio_drop_held(gw->sio, "server shutting down");
+	}
 	rooms_retire_empty(gw);
 	supervisor_set_spares(gw->supervisor, 0);	/* none while draining */
 	ev_timer_init(&gw->drain_timer, drain_check, 0.05, 0.05);

@@ -91,6 +91,35 @@ peers_prometheus(struct gateway *gw, struct buf *b)
 }
 
 void
+peers_accepted(struct gateway *gw, struct client *c)
+{
+	if (gw->peers.hooks != NULL)
+		gw->peers.hooks->accepted(gw->peers.ctx, c);
+}
+
+void
+peers_gone(struct gateway *gw, struct client *c)
+{
+	if (gw->peers.hooks != NULL)
+		gw->peers.hooks->gone(gw->peers.ctx, c);
+}
+
+void
+peers_socket_gone(struct gateway *gw, struct sio_socket *s)
+{
+	if (gw->peers.hooks != NULL)
+		gw->peers.hooks->socket_gone(gw->peers.ctx, s);
+}
+
+int
+peers_take_over(struct gateway *gw, struct sio_socket *s, const cJSON *user,
+    const char *pid, uint64_t offset)
+{
+	return gw->peers.hooks != NULL && gw->peers.hooks->take_over(
+	    gw->peers.ctx, s, user, pid, offset);
+}
+
+void
 peers_stop(struct gateway *gw)
 {
 	const struct peer_hooks *h = gw->peers.hooks;

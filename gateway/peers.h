@@ -24,6 +24,7 @@ struct gateway;
 struct membership;
 struct room;
 struct sio_bins;
+struct sio_socket;
 
 /* What peers say to a join (peers_admit). */
 enum peers_admit {
@@ -63,6 +64,19 @@ struct peer_hooks {
 	void	(*prometheus)(void *ctx, struct buf *);
 	/* Leaving for good (the gateway stops). */
 	void	(*stop)(void *ctx);
+	/*
+	 * Sessions that move between gateways (connection state recovery).
+	 * A client was accepted (with a pid) or is gone for good; a socket
+	 * gone before it was accepted.  take_over: an authenticated socket
+	 * presented a pid no session here has: 1 if the peers will finish
+	 * it (client_adopted() or, when the session is nowhere, client_new(),
+	 * later), 0 to accept it as new now.
+	 */
+	void	(*accepted)(void *ctx, struct client *);
+	void	(*gone)(void *ctx, struct client *);
+	void	(*socket_gone)(void *ctx, struct sio_socket *);
+	int	(*take_over)(void *ctx, struct sio_socket *, const cJSON *user,
+		    const char *pid, uint64_t offset);
 };
 
 /* main.c, through the observer's start function. */
@@ -87,6 +101,11 @@ void	 peers_replay(struct gateway *, struct room *, peers_push_cb,
 /* NULL when there are no peers. */
 cJSON	*peers_status(struct gateway *);
 void	 peers_prometheus(struct gateway *, struct buf *);
+void	 peers_accepted(struct gateway *, struct client *);
+void	 peers_gone(struct gateway *, struct client *);
+void	 peers_socket_gone(struct gateway *, struct sio_socket *);
+int	 peers_take_over(struct gateway *, struct sio_socket *,
+	    const cJSON *user, const char *pid, uint64_t offset);
 /* The observer leaves, and is forgotten. */
 void	 peers_stop(struct gateway *);
 

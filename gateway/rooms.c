@@ -154,6 +154,68 @@ room_join_body(struct buf *b, const struct membership *m, uint8_t extra)
 		fatalx("room_join_body: user %s is over its bounds", c->user_id);
 }
 
+/* Linked into the room's array and the client's list. */
+static void
+membership_link(struct room *r, struct client *c, struct membership *m)
+{
+	if (r->count == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 4;
+		r->members = xreallocarray(r->members, r->cap,
+		    sizeof(*r->members));
+	}
+	m->idx = r->count;
+	r->members[r->count++] = m;
+	m->cnext = c->rooms;
+	c->rooms = m;
+	if (r->kind == ROOM_VIDEO)
+		c->video = m;
+	user_room_ref(c->owner, r, +1);
+	ev_timer_stop(r->gw->loop, &r->idle);
+}
+
+/* Out of the room's array (swap with the last) and the client's list;
+ * the room's idle timer starts when it is empty. */
+static void
+membership_unlink(struct membership *m)
+{
+	struct room *r = m->room;
+	struct client *c = m->client;
+	struct membership **pp;
+
+	r->members[m->idx] = r->members[--r->count];
+	r->members[m->idx]->idx = m->idx;
+	for (pp = &c->rooms; *pp != NULL; pp = &(*pp)->cnext)
+		if (*pp == m) {
+			*pp = m->cnext;
+			break;
+		}
+	if (c->video == m)
+		c->video = NULL;
+	user_room_ref(c->owner, r, -1);
+}
+
+static void
+idle_if_empty(struct room *r)
+{
+	if (r->count == 0) {
+		double secs = (double)config_int(&r->gw->cfg,
+		    CFG_ROOM_IDLE_TIMEOUT);
+
+		ev_timer_set(&r->idle, secs, 0.);
+		ev_timer_start(r->gw->loop, &r->idle);
+	}
+}
+
+static void
+send_reconn(struct room *r, uint64_t from, uint64_t to)
+{
+	struct buf b = BUF_INIT;
+
+	ipc_put_reconn(&b, &(struct ipc_reconn){ from, to });
+	child_send(r->child, IPC_RECONN, b.data, b.len);
+	buf_free(&b);
+}
+
 int
 room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 {
@@ -180,21 +242,43 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 		free(m);
 		return -1;
 	}
-	if (r->count == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 4;
-		r->members = xreallocarray(r->members, r->cap,
-		    sizeof(*r->members));
-	}
-	m->idx = r->count;
-	r->members[r->count++] = m;
-	m->cnext = c->rooms;
-	c->rooms = m;
-	if (r->kind == ROOM_VIDEO)
-		c->video = m;
-	user_room_ref(c->owner, r, +1);
-	ev_timer_stop(r->gw->loop, &r->idle);
+	membership_link(r, c, m);
 	peers_member_joined(r->gw, m);
 	return 0;
+}
+
+struct membership *
+room_adopt(struct room *r, struct client *c, uint8_t flags,
+    long long joined_at, uint64_t from)
+{
+	struct membership *m = xcalloc(1, sizeof(*m));
+	struct buf b = BUF_INIT;
+
+	m->room = r;
+	m->client = c;
+	m->flags = flags & (IPC_M_MUTED | IPC_M_VIDEO_OFF | IPC_M_SHARING);
+	m->joined_at = joined_at;
+	if (from != 0)
+		send_reconn(r, from, c->conn);
+	else {
+		room_join_body(&b, m, IPC_M_REPLAY);
+		child_send(r->child, IPC_JOIN, b.data, b.len);
+		buf_free(&b);
+	}
+	membership_link(r, c, m);
+	peers_member_joined(r->gw, m);
+	return m;
+}
+
+void
+room_handed_over(struct membership *m, uint64_t to)
+{
+	struct room *r = m->room;
+
+	send_reconn(r, m->client->conn, to);
+	membership_unlink(m);
+	free(m);
+	idle_if_empty(r);
 }
 
 /*
@@ -226,33 +310,16 @@ room_leave(struct membership *m, int reason)
 {
 	struct room *r = m->room;
 	struct client *c = m->client;
-	struct membership **pp;
 	struct buf b = BUF_INIT;
 
 	ipc_put_leave(&b, &(struct ipc_leave){ c->conn, (uint8_t)reason });
 	child_send(r->child, IPC_LEAVE, b.data, b.len);
 	buf_free(&b);
 
-	/* Out of the room's array (swap with the last) and the client. */
-	r->members[m->idx] = r->members[--r->count];
-	r->members[m->idx]->idx = m->idx;
-	for (pp = &c->rooms; *pp != NULL; pp = &(*pp)->cnext)
-		if (*pp == m) {
-			*pp = m->cnext;
-			break;
-		}
-	if (c->video == m)
-		c->video = NULL;
-	user_room_ref(c->owner, r, -1);
+	membership_unlink(m);
 	peers_member_left(r->gw, r, c, reason);
 	free(m);
-	if (r->count == 0) {
-		double secs = (double)config_int(&r->gw->cfg,
-		    CFG_ROOM_IDLE_TIMEOUT);
-
-		ev_timer_set(&r->idle, secs, 0.);
-		ev_timer_start(r->gw->loop, &r->idle);
-	}
+	idle_if_empty(r);
 }
 
 int

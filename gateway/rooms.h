@@ -59,6 +59,18 @@ struct membership *room_membership(struct room *, const struct client *);
 int		 room_join(struct room *, struct client *, child_done_cb done,
 		    void *arg);
 void		 room_leave(struct membership *, int reason);
+/*
+ * A session moving between gateways (multi-server recovery), unheard by
+ * anyone.  room_adopt(): the client is a member as it was elsewhere
+ * (flags, joined_at); `from` is the room process's member that stood for
+ * it (its mirror of the other gateway's client), or 0 when there is none
+ * (it is replayed in, silently).  room_handed_over(): the member is now
+ * connection `to` in the room process (the mirror of the gateway that took
+ * it), and no longer this gateway's.
+ */
+struct membership *room_adopt(struct room *, struct client *, uint8_t flags,
+		    long long joined_at, uint64_t from);
+void		 room_handed_over(struct membership *, uint64_t to);
 /* Every room of the client, left (its connection is gone). */
 void		 rooms_leave_all(struct client *, int reason);
 /*

@@ -990,23 +990,33 @@ eio_server_new(struct ev_loop *loop, const struct eio_opts *o,
 
 struct close_all {
 	const char	*reason;
+	int		 lost;
 };
 
 static void
 close_one(struct hnode *n, void *arg)
 {
 	struct close_all *ca = arg;
+	struct eio_session *se = hashtab_entry(n, struct eio_session, node);
 
-	session_close(hashtab_entry(n, struct eio_session, node), ca->reason,
-	    "1");
+	se->lost = (uint8_t)ca->lost;
+	session_close(se, ca->reason, "1");
 }
 
 void
 eio_server_close_all(struct eio_server *s, const char *reason)
 {
-	struct close_all ca = { reason };
+	struct close_all ca = { reason, 0 };
 
 	/* Each close takes its own session out of the table, no other. */
+	hashtab_walk(&s->sessions, close_one, &ca);
+}
+
+void
+eio_server_lose_all(struct eio_server *s, const char *reason)
+{
+	struct close_all ca = { reason, 1 };
+
 	hashtab_walk(&s->sessions, close_one, &ca);
 }
 

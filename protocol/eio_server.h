@@ -61,6 +61,9 @@ struct eio_server *eio_server_new(struct ev_loop *, const struct eio_opts *,
 void		 eio_server_free(struct eio_server *);
 unsigned	 eio_server_count(const struct eio_server *);
 void		 eio_server_close_all(struct eio_server *, const char *reason);
+/* The same, but each counts as lost (eio_session_lost()): the layer above
+ * may keep its session for the client to take back elsewhere. */
+void		 eio_server_lose_all(struct eio_server *, const char *reason);
 /* While set, new sessions are refused (HTTP 503) and existing ones go on. */
 void		 eio_server_refuse_new(struct eio_server *, int);
 

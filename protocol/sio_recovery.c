@@ -272,6 +272,31 @@ sio_recovery_accepted(struct sio_socket *s)
 	}
 }
 
+long
+sio_socket_missed(const struct sio_socket *s, uint64_t offset,
+    sio_missed_cb cb, void *arg)
+{
+	long at = sio_replay_resume_at(&s->replay, offset);
+
+	if (at < 0)
+		return -1;
+	for (size_t i = (size_t)at; i < s->replay.n; i++) {
+		const struct sio_out *o = sio_replay_at(&s->replay, i)->out;
+		const uint8_t *bins[SIO_MAX_ATTACHMENTS];
+		size_t blen[SIO_MAX_ATTACHMENTS];
+		int nb = o->nbins < SIO_MAX_ATTACHMENTS ? o->nbins :
+		    SIO_MAX_ATTACHMENTS;
+
+		for (int b = 0; b < nb; b++) {
+			bins[b] = eio_msg_payload(o->bins[b]);
+			blen[b] = o->bins[b]->len;
+		}
+		cb(arg, (const char *)eio_msg_payload(o->text), o->text->len,
+		    nb, bins, blen);
+	}
+	return (long)(s->replay.n - (size_t)at);
+}
+
 int
 sio_socket_adopting(const struct sio_socket *s)
 {
@@ -358,7 +383,11 @@ sio_adopt_finish(struct sio_socket *s, const struct sio_adopted *pk,
 		struct sio_out *o = sio_out_copy(pk[i].text, pk[i].len, &bins);
 
 		o->offset = packet_offset(pk[i].text, pk[i].len);
-		(void)sio_send(s, o);
+		if (o->offset != 0)
+			sio_recovery_keep(s, o);
+		if (eio_send(s->client->eio, o->text) == 0)
+			for (int b = 0; b < o->nbins; b++)
+				(void)eio_send(s->client->eio, o->bins[b]);
 		sio_out_free(o);
 	}
 	send_kept(s->client, &queued, 0);

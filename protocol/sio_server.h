@@ -201,6 +201,14 @@ int		 sio_adopt(struct sio_socket *, const char *sid,
 void		 sio_adopt_finish(struct sio_socket *,
 		    const struct sio_adopted *, size_t n);
 int		 sio_socket_adopting(const struct sio_socket *);
+/* What a socket was sent after the client's `offset` (still kept: those
+ * may not have reached it), oldest first, for another server taking the
+ * session over: the number of packets, or -1 when the offset is not one
+ * it knows. */
+typedef void	(*sio_missed_cb)(void *arg, const char *text, size_t len,
+		    int nbins, const uint8_t **bins, const size_t *blen);
+long		 sio_socket_missed(const struct sio_socket *, uint64_t offset,
+		    sio_missed_cb, void *arg);
 const struct sio_recovery_stats *sio_server_recovery_stats(
 		    const struct sio_server *);
 /* Every held socket leaves now (a drain, a shutdown). */

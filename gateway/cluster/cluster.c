@@ -9,14 +9,30 @@
 #include "cluster.h"
 #include "cluster_node.h"
 #include "cluster_rooms.h"
+#include "cluster_takeover.h"
 #include "config.h"
 #include "gateway.h"
 #include "peers.h"
 
+/* The inbox and the subscriptions serve sessions taking over too. */
+static void
+inbox(const char *msg, size_t len)
+{
+	if (!takeover_inbox(msg, len))
+		croom_inbox(msg, len);
+}
+
+static void
+subscribed(const char *channel)
+{
+	croom_subscribed(channel);
+	takeover_subscribed();
+}
+
 static const struct cl_listener rooms = {
 	.message = croom_message,
-	.inbox = croom_inbox,
-	.subscribed = croom_subscribed,
+	.inbox = inbox,
+	.subscribed = subscribed,
 	.subscribe_all = croom_subscribe_all,
 	.ready = croom_session_ready,
 	.down = croom_session_down,
@@ -32,6 +48,7 @@ static void
 cluster_stop(void *ctx)
 {
 	cl_leave();
+	takeover_stop();
 	croom_stop();
 	cl_free();
 }
@@ -47,6 +64,10 @@ static const struct peer_hooks hooks = {
 	.status = cl_status,
 	.prometheus = cl_prometheus,
 	.stop = cluster_stop,
+	.accepted = takeover_accepted,
+	.gone = takeover_gone,
+	.socket_gone = takeover_socket_gone,
+	.take_over = takeover_start,
 };
 
 void

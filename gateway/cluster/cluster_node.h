@@ -31,6 +31,7 @@ struct sio_bins;
 #define CL_ROOM_KEY		CL_PREFIX "room:"	/* + room: hash sid -> member */
 #define CL_ROOM_CHAN		CL_PREFIX "ch:room:"	/* + room */
 #define CL_NODE_CHAN		CL_PREFIX "ch:node:"	/* + id: our inbox */
+#define CL_PID_KEY		CL_PREFIX "pid:"	/* + pid: a session */
 
 struct cluster_stats {
 	unsigned long long	 published;	/* messages we sent */

@@ -32,6 +32,7 @@
 
 #include "bounds.h"
 #include "checks.h"
+#include "clients.h"
 #include "cluster_node.h"
 #include "cluster_rooms.h"
 #include "gateway.h"
@@ -388,9 +389,15 @@ ghost_update(struct croom *cr, struct ghost *g, const cJSON *m, int tell)
 	struct room *r = local_room(cr);
 	const cJSON *flags = cJSON_GetObjectItemCaseSensitive(m, "flags");
 	const char *status = jstatus(m);
+	const char *node = jid(m, "node", BOUND_NODE_ID);
 	uint8_t nf;
 	cJSON *p;
 
+	/* A session taken over by another node (takeover.lua). */
+	if (node != NULL && strcmp(node, g->node) != 0) {
+		free(g->node);
+		g->node = xstrdup(node);
+	}
 	if (cJSON_IsNumber(flags)) {
 		nf = (uint8_t)(flags->valueint & (IPC_M_MUTED |
 		    IPC_M_VIDEO_OFF | IPC_M_SHARING));
@@ -796,10 +803,11 @@ in_list(const cJSON *list, const char *s)
  * back empty, so its members are given the node timeout to reappear.
  */
 static void
-reconcile(struct croom *cr, const cJSON *members, const cJSON *alive)
+reconcile(struct croom *cr, const cJSON *members, const cJSON *alive,
+    int force_silent)
 {
 	struct room *r = local_room(cr);
-	int silent = r == NULL || r->count == 0;
+	int silent = force_silent || r == NULL || r->count == 0;
 	double now = ev_now(cl.gw->loop);
 	const cJSON *m;
 	struct ghost *g, *next;
@@ -844,7 +852,7 @@ croom_inbox(const char *msg, size_t len)
 	if (cJSON_IsString(t) && strcmp(t->valuestring, "snap") == 0 &&
 	    cJSON_IsString(room) && (cr = croom_find(room->valuestring)) !=
 	    NULL) {
-		reconcile(cr, members, alive);
+		reconcile(cr, members, alive, 0);
 		if (cJSON_IsNumber(req) && req->valueint > 0) {
 			struct admit *a = admit_by_req((unsigned)req->valueint);
 
@@ -938,6 +946,40 @@ peer_event(struct croom *cr, cJSON *o, const char *text, size_t len)
 	}
 }
 
+/*
+ * Another node took over the session of our member sid (takeover.lua):
+ * from here on it is that node's, unheard by anyone.  In the room process
+ * the member becomes our mirror of it, the same member under a new
+ * connection id.  1 if that was it (cr may be released), 0 if the
+ * message is not about one of ours.
+ */
+static int
+handed_over(struct croom *cr, const cJSON *o, const char *sid,
+    const cJSON *m)
+{
+	const char *moved = jid(o, "moved", BOUND_NODE_ID);
+	struct room *r = local_room(cr);
+	struct membership *mb;
+	struct client *c;
+	struct ghost *g;
+
+	if (moved == NULL || strcmp(moved, cl.id) != 0 || r == NULL ||
+	    (c = client_by_socket(cl.gw, sid)) == NULL ||
+	    (mb = room_membership(r, c)) == NULL || (g = ghost_new(m)) == NULL)
+		return 0;
+	g->next = cr->ghosts;
+	cr->ghosts = g;
+	cr->nghosts++;
+	room_handed_over(mb, g->conn);
+	log_info("cluster: socket %s in %s is now %s's (taken over)", sid,
+	    cr->name, g->node);
+	if (cr->nlocal > 0)
+		cr->nlocal--;
+	if (cr->nlocal == 0 && cr->admits == NULL)
+		croom_release(cr);
+	return 1;
+}
+
 void
 croom_message(const char *channel, const char *msg, size_t len)
 {
@@ -971,6 +1013,8 @@ croom_message(const char *channel, const char *msg, size_t len)
 
 		if (sid != NULL && (g = ghost_find(cr, sid)) != NULL)
 			ghost_update(cr, g, m, 1);
+		else if (sid != NULL && handed_over(cr, o, sid, m))
+			;	/* cr may be gone */
 		else if (sid != NULL && (g = ghost_new(m)) != NULL) {
 			struct room *r = local_room(cr);
 
@@ -1184,6 +1228,88 @@ croom_replay(void *ctx, struct room *r, peers_push_cb push, void *arg)
 		push(arg, g->conn, b.data, b.len);
 	}
 	buf_free(&b);
+}
+
+
+/* ---------------------------------------------------------------- take-over */
+
+int
+croom_listen(const char *room)
+{
+	struct croom *cr = croom_get(room);
+
+	if (cr->sub == 0 && cl_subscribe(cr->chan) == 0)
+		cr->sub = 1;
+	return cr->sub == 2;
+}
+
+void
+croom_forget(const char *room)
+{
+	struct croom *cr = croom_find(room);
+
+	if (cr != NULL && cr->nlocal == 0 && cr->admits == NULL)
+		croom_release(cr);
+}
+
+int
+croom_adopt(const char *room, struct client *c, const cJSON *members,
+    const cJSON *alive)
+{
+	struct croom *cr = croom_find(room);
+	const char *sid = sio_socket_id(c->sock);
+	const cJSON *mine = NULL, *m, *flags, *at;
+	const char *status;
+	struct ghost *g, **pp;
+	struct room *r;
+	uint64_t from = 0;
+	long long joined;
+
+	if (cr == NULL)
+		return -1;
+	cJSON_ArrayForEach(m, members) {
+		const char *s2 = jid(m, "socketId", BOUND_SOCKET_ID);
+		const char *node = jid(m, "node", BOUND_NODE_ID);
+
+		if (s2 != NULL && node != NULL && strcmp(s2, sid) == 0 &&
+		    strcmp(node, cl.id) == 0)
+			mine = m;
+	}
+	if (mine == NULL || (r = room_get(cl.gw, room)) == NULL)
+		return -1;
+	/* It stood for itself here as a mirror: the same member, ours. */
+	for (pp = &cr->ghosts; (g = *pp) != NULL; pp = &g->next)
+		if (strcmp(g->sid, sid) == 0) {
+			*pp = g->next;
+			cr->nghosts--;
+			from = g->conn;
+			ghost_free(g);
+			break;
+		}
+	/* The others as the snapshot has them, none announced: the client
+	 * knew them all. */
+	reconcile(cr, members, alive, 1);
+	flags = cJSON_GetObjectItemCaseSensitive(mine, "flags");
+	at = cJSON_GetObjectItemCaseSensitive(mine, "joinedAt");
+	if (!cJSON_IsNumber(at) || json_safe_integer(at->valuedouble,
+	    &joined) < 0)
+		joined = timestamp_now_ms();
+	room_adopt(r, c, cJSON_IsNumber(flags) ? (uint8_t)flags->valueint : 0,
+	    joined, from);
+	/* A room new here learns the member's presence status as any
+	 * status is learnt: from its event (heard by nobody here but it). */
+	if (from == 0 && r->kind == ROOM_STUDY &&
+	    (status = jstatus(mine)) != NULL) {
+		cJSON *p = cJSON_CreateObject();
+		char *text;
+
+		cJSON_AddStringToObject(p, "status", status);
+		text = print_free(p);
+		(void)room_event(r, c, IPC_EV_PRESENCE_STATUS_CHANGE, 0, NULL,
+		    text, strlen(text), NULL);
+		cJSON_free(text);
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- session */

@@ -34,6 +34,14 @@ void	croom_session_down(void);
 void	croom_tick(void);		/* a snapshot of every room */
 void	croom_message(const char *channel, const char *msg, size_t len);
 void	croom_inbox(const char *msg, size_t len);
+/* A session taking over (cluster_takeover.c): listen to room (1 once
+ * subscribed), forget it again if nothing came of it, and make client c,
+ * whose record in the snapshot `members` says it is ours now, the room's
+ * member as it was (0, or -1 if it is not in the snapshot as ours). */
+int	croom_listen(const char *room);
+void	croom_forget(const char *room);
+int	croom_adopt(const char *room, struct client *, const cJSON *members,
+	    const cJSON *alive);
 void	croom_stop(void);
 unsigned croom_count(void);
 unsigned croom_remote_total(void);

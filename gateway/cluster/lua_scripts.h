@@ -16,5 +16,9 @@ extern const char lua_resync[];		/* resync.lua */
 extern const char lua_heartbeat[];	/* heartbeat.lua */
 extern const char lua_reap[];		/* reap.lua */
 extern const char lua_overview[];	/* overview.lua */
+extern const char lua_takeover_find[];	/* takeover_find.lua */
+extern const char lua_takeover[];	/* takeover.lua */
+extern const char lua_pidset[];		/* pidset.lua */
+extern const char lua_piddel[];		/* piddel.lua */
 
 #endif

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { skipReason, binaryFromEnv, runToExit } from './lib/server.mjs';
-import { uniq, Peer, useGateway } from './lib/coup.mjs';
+import { uniq, Peer, useGateway, reconnectingPeer } from './lib/coup.mjs';
 import { roomChild } from './lib/proc.mjs';
 import { sioWs } from './lib/raw-ws.mjs';
 import { startProxy } from './lib/cut-proxy.mjs';
@@ -42,22 +42,8 @@ async function expectMissed(b, idBefore, tag, n) {
   assert.equal((await b.next('chat:video-message-received', { what: 'the missed room message' })).message, tag);
 }
 
-/** A peer of gateway g whose connection goes through a proxy, reconnecting. */
-async function proxiedPeer(g, label, proxy, user = null, transports = ['websocket']) {
-  const u = user ?? g.user(label);
-  const socket = g.clients.open(proxy.url, {
-    transports,
-    auth: { userId: u.id, token: `tok-${u.id}` },
-    reconnection: true,
-    reconnectionDelay: 100,
-    reconnectionDelayMax: 200,
-  });
-  await new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-  });
-  return new Peer(socket, u, label);
-}
+/** A peer of gateway g whose connection goes through a proxy. */
+const proxiedPeer = (g, label, proxy, user = null, transports = ['websocket']) => reconnectingPeer(g, label, proxy.url, { user, transports });
 
 async function joinVideo(peer, studyId) {
   const roomId = `study-${studyId}-main`;

@@ -24,7 +24,18 @@ for _, id in ipairs(redis.call('ZRANGE', 'coup:nodes', 0, -1)) do
         redis.call('SREM', 'coup:rooms', room)
       end
     end
-    redis.call('DEL', rk, 'coup:node:' .. id)
+    -- Its sessions' pids, those not taken over by another node.
+    local pk = 'coup:node:' .. id .. ':pids'
+    for _, pid in ipairs(redis.call('SMEMBERS', pk)) do
+      local v = redis.call('GET', 'coup:pid:' .. pid)
+      if v then
+        local ok, s = pcall(cjson.decode, v)
+        if ok and type(s) == 'table' and s.node == id then
+          redis.call('DEL', 'coup:pid:' .. pid)
+        end
+      end
+    end
+    redis.call('DEL', rk, pk, 'coup:node:' .. id)
     redis.call('ZREM', 'coup:nodes', id)
     dead[#dead + 1] = id
   end

@@ -231,4 +231,25 @@ function useGateway(args = [], { env = 'production', name = 'coup-gateway', vars
   return ctx;
 }
 
-export { uniq, Peer, assertRefusal, expectError, useGateway };
+/**
+ * A peer of ctx (a gateway's or a cluster's: user() and clients) that
+ * connects to url (a proxy, a balancer) and reconnects quickly, as the
+ * recovery tests need.
+ */
+async function reconnectingPeer(ctx, label, url, { user = null, transports = ['websocket'] } = {}) {
+  const u = user ?? ctx.user(label);
+  const socket = ctx.clients.open(url, {
+    transports,
+    auth: { userId: u.id, token: `tok-${u.id}` },
+    reconnection: true,
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 300,
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+  });
+  return new Peer(socket, u, label);
+}
+
+export { uniq, Peer, assertRefusal, expectError, useGateway, reconnectingPeer };

@@ -54,3 +54,69 @@ export async function startProxy(to) {
   };
 }
 
+
+/**
+ * A load balancer in front of gateways on `ports`: each new connection
+ * goes to the first gateway that is not taken out (out()) and accepts
+ * the connection, as a balancer with health checks does. A TCP proxy: no
+ * stickiness, so for WebSocket clients only.
+ */
+export async function startBalancer(ports) {
+  const pairs = new Set();
+  const isOut = new Set();
+  const server = net.createServer((client) => {
+    client.pause();
+    const targets = ports.filter((p) => !isOut.has(p));
+    const tryNext = (i) => {
+      if (i >= targets.length) {
+        client.on('error', () => {});
+        client.resetAndDestroy();
+        return;
+      }
+      const upstream = net.connect(targets[i], HOST);
+      upstream.once('error', () => tryNext(i + 1));
+      upstream.once('connect', () => {
+        upstream.removeAllListeners('error');
+        const pair = { client, upstream, port: targets[i] };
+        pairs.add(pair);
+        const end = () => {
+          pairs.delete(pair);
+          client.destroy();
+          upstream.destroy();
+        };
+        for (const s of [client, upstream]) {
+          s.on('error', end);
+          s.on('close', end);
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+      });
+    };
+    tryNext(0);
+  });
+  await new Promise((resolve) => server.listen(0, HOST, resolve));
+  return {
+    url: `http://${HOST}:${server.address().port}`,
+    /** Take the gateway on `port` out: no new connection goes there. */
+    out(port) {
+      isOut.add(port);
+    },
+    /** How many connections are open to the gateway on `port`. */
+    openTo(port) {
+      return [...pairs].filter((p) => p.port === port).length;
+    },
+    /** Stop; connections still open after graceMs (their clients were
+     * closed first, so they end by themselves) are reset. */
+    async close(graceMs = 2000) {
+      const until = Date.now() + graceMs;
+      while (pairs.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const { client, upstream } of pairs) {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+      }
+      pairs.clear();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
