@@ -135,3 +135,68 @@ describe('cluster: a killed gateway\'s sessions are taken over by another', { sk
     }
   });
 });
+
+describe('cluster: a session taken over by a gateway new to its rooms', { skip: SKIP || (!COUPCTL && 'COUPCTL is not set') }, () => {
+  const ctx = useCluster(3, ARGS);
+
+  it('A on node 2, B on node 0 drained to node 1 (no members there): node 1 learns the rooms from their snapshots, silently; A sees nothing; another user presenting the pid gets a session of her own', { timeout: 30000 }, async () => {
+    const lb = await startBalancer([ctx.nodes[0].port, ctx.nodes[1].port]);
+    try {
+      const { studyId, roomId } = newRoom();
+      const a = await ctx.peer('A', 2);
+      const b = await reconnectingPeer(ctx, 'B@lb', lb.url);
+      for (const p of [a, b]) {
+        p.emit('presence:join-study', { studyId });
+        await p.next('presence:study-joined', { what: `${p.label} joins the study` });
+        p.emit('video:join-room', { studyId, roomId });
+        await p.next('video:room-state', { what: `${p.label} joins the call` });
+      }
+      await a.next('video:user-joined', { what: 'A sees B join' });
+      b.emit('presence:status-change', { status: 'focus' });
+      await a.next('presence:user-status-changed', { what: "A sees B's status" });
+      b.emit('video:toggle-video', { roomId, isVideoOff: true });
+      await a.next('video:peer-video-changed', { what: 'A sees B turn its camera off' });
+      const idB = b.socket.id;
+      const pid = b.socket._pid;
+
+      // Mallory, on node 1, presents B's pid with her own credentials.
+      const m = ctx.user('M');
+      const mallory = await ctx.clients.connect(ctx.nodes[1].url, { transports: ['websocket'], auth: { userId: m.id, token: `tok-${m.id}`, pid, offset: '1' } });
+      assert.notEqual(mallory.id, idB, "not B's socket id");
+      assert.notEqual(mallory.recovered, true, 'not recovered');
+      mallory.disconnect();
+
+      const back = new Promise((resolve) => b.socket.once('connect', resolve));
+      lb.out(ctx.nodes[0].port);
+      ctx.nodes[0].proc.kill('SIGTERM');
+      for (let i = 0; i < 3; i++) a.emit('video:offer', { to: idB, offer: { type: 'offer', sdp: `new-${i}` } });
+      await back;
+      assert.equal(b.socket.recovered, true, 'recovered on node 1');
+      assert.equal(b.socket.id, idB, 'the same socket id');
+      assert.equal(lb.openTo(ctx.nodes[1].port), 1, 'B is on node 1');
+      const sdps = [];
+      for (let i = 0; i < 3; i++) sdps.push((await b.next('video:offer', { what: `offer ${i}` })).offer.sdp);
+      assert.deepEqual(sdps, ['new-0', 'new-1', 'new-2']);
+      await callGoesOn(a, b, idB);
+      // Node 1 has the rooms now, with A as a member elsewhere: a chat in
+      // the call and the study reaches both ways.
+      b.emit('chat:video-message', { roomId, message: 'from node 1' });
+      assert.equal((await a.next('chat:video-message-received', { what: "B's message via node 1" })).message, 'from node 1');
+      await ctx.nodes[0].exited;
+      // A newcomer on node 1 finds B as it was: camera off, status focus.
+      const c = await ctx.peer('C', 1);
+      c.emit('presence:join-study', { studyId });
+      const joined = await c.next('presence:study-joined', { what: 'C joins the study' });
+      assert.equal(joined.users.find((u) => u.userId === b.userId)?.status, 'focus', `B's status kept: ${JSON.stringify(joined.users)}`);
+      c.emit('video:join-room', { studyId, roomId });
+      const state = await c.next('video:room-state', { what: 'C joins the call' });
+      assert.equal(state.participants.find((p) => p.socketId === idB)?.isVideoOff, true, "B's camera flag kept");
+      b.none('video:user-joined', (e) => e.socketId === a.sid, 'B was not told of A again');
+      a.none('video:user-left', null, 'A never saw B leave');
+      a.none('presence:user-offline', null, 'A never saw B go offline');
+    } finally {
+      ctx.clients.closeAll();
+      await lb.close();
+    }
+  });
+});
