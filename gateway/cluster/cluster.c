@@ -6,6 +6,7 @@
  * the core (peers.h).  The core never calls in here; everything arrives
  * through those hooks.
  */
+#include "buf.h"
 #include "cluster.h"
 #include "cluster_node.h"
 #include "cluster_rooms.h"
@@ -53,6 +54,42 @@ cluster_stop(void *ctx)
 	cl_free();
 }
 
+/* The node's status and figures, and the take-overs'. */
+static cJSON *
+status(void *ctx)
+{
+	const struct takeover_stats *t = takeover_stats();
+	cJSON *o = cl_status(ctx), *k;
+
+	k = cJSON_AddObjectToObject(o, "takeovers");
+	cJSON_AddNumberToObject(k, "asked", (double)t->asked);
+	cJSON_AddNumberToObject(k, "taken", (double)t->taken);
+	cJSON_AddNumberToObject(k, "refused", (double)t->refused);
+	cJSON_AddNumberToObject(k, "failed", (double)t->failed);
+	cJSON_AddNumberToObject(k, "handedOver", (double)t->handed);
+	return o;
+}
+
+static void
+prometheus(void *ctx, struct buf *b)
+{
+	const struct takeover_stats *t = takeover_stats();
+
+	cl_prometheus(ctx, b);
+	buf_printf(b, "# HELP coup_cluster_takeovers_total Reconnections "
+	    "presenting a pid of another gateway's session, by outcome: taken "
+	    "over here, none to take (a new session), or failed after it "
+	    "began.\n# TYPE coup_cluster_takeovers_total counter\n"
+	    "coup_cluster_takeovers_total{result=\"taken\"} %llu\n"
+	    "coup_cluster_takeovers_total{result=\"refused\"} %llu\n"
+	    "coup_cluster_takeovers_total{result=\"failed\"} %llu\n"
+	    "# HELP coup_cluster_handovers_total Sessions of this gateway's "
+	    "taken over by another.\n"
+	    "# TYPE coup_cluster_handovers_total counter\n"
+	    "coup_cluster_handovers_total %llu\n", t->taken, t->refused,
+	    t->failed, t->handed);
+}
+
 static const struct peer_hooks hooks = {
 	.admit = croom_admit,
 	.remote_count = croom_remote_count,
@@ -61,8 +98,8 @@ static const struct peer_hooks hooks = {
 	.member_joined = croom_member_joined,
 	.member_left = croom_member_left,
 	.replay = croom_replay,
-	.status = cl_status,
-	.prometheus = cl_prometheus,
+	.status = status,
+	.prometheus = prometheus,
 	.stop = cluster_stop,
 	.accepted = takeover_accepted,
 	.gone = takeover_gone,

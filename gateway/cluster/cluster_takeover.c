@@ -455,53 +455,114 @@ collect_one(void *arg, const char *text, size_t len, int nbins,
 	cJSON_AddItemToArray(co->list, p);
 }
 
-/* Another node took our session sid over: send it what the client
- * missed after `offset`, then let the session go. */
+/* A handover asked of us, while Redis confirms it. */
+struct handover {
+	char			*sid, *node, *offset;
+};
+
+static void
+handover_free(struct handover *h)
+{
+	free(h->sid);
+	free(h->node);
+	free(h->offset);
+	free(h);
+}
+
+/* Send node what the client of our session sid missed after `offset`,
+ * then let the session go. */
+static void
+hand_over(struct client *c, const struct handover *h)
+{
+	struct collect co;
+	cJSON *reply;
+	char *chan, *msg, *end;
+	unsigned long long offset = strtoull(h->offset, &end, 10);
+	long n = -1;
+
+	reply = cJSON_CreateObject();
+	cJSON_AddStringToObject(reply, "t", "replay");
+	cJSON_AddStringToObject(reply, "node", cl.id);
+	cJSON_AddStringToObject(reply, "sid", h->sid);
+	co.list = cJSON_AddArrayToObject(reply, "p");
+	if (*end == '\0')
+		n = sio_socket_missed(c->sock, offset, collect_one, &co);
+	if (n < 0)
+		log_warnx("cluster: socket %s: taken over by %s, but what it "
+		    "missed after offset %s is no longer kept here", h->sid,
+		    h->node, h->offset);
+	msg = cJSON_PrintUnformatted(reply);
+	cJSON_Delete(reply);
+	chan = xasprintf("%s%s", CL_NODE_CHAN, h->node);
+	if (cl_publish(chan, msg) == 0)
+		cl.st.published++;
+	free(chan);
+	cJSON_free(msg);
+	log_info("cluster: socket %s of user %s taken over by %s; %ld missed "
+	    "packets sent there", h->sid, c->user_id, h->node, n < 0 ? 0 : n);
+	st.handed++;
+	/* Its rooms are the other node's already (cluster_rooms.c,
+	 * handed_over); any left leave as a disconnect would. */
+	sio_close_connection(c->sock, "taken over by another gateway");
+}
+
+/* Redis's word on the session: is it the asking node's now?  (A message
+ * on our inbox is no proof: anyone on Redis can publish one.) */
+static void
+on_handover_checked(struct redis_link *l, struct redisReply *r, void *arg)
+{
+	struct handover *h = arg;
+	struct client *c = client_by_socket(cl.gw, h->sid);
+	const cJSON *sid, *node;
+	cJSON *rec = NULL;
+
+	(void)l;
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
+		rec = json_parse_strict(r->str, r->len, NULL);
+	sid = cJSON_GetObjectItemCaseSensitive(rec, "sid");
+	node = cJSON_GetObjectItemCaseSensitive(rec, "node");
+	if (c != NULL && cJSON_IsString(sid) && cJSON_IsString(node) &&
+	    strcmp(sid->valuestring, h->sid) == 0 &&
+	    strcmp(node->valuestring, h->node) == 0)
+		hand_over(c, h);
+	else if (c != NULL)
+		log_warnx("cluster: a handover of socket %s to %s that Redis "
+		    "does not confirm; ignored", h->sid, h->node);
+	cJSON_Delete(rec);
+	handover_free(h);
+}
+
 static void
 on_handover(const cJSON *o)
 {
 	const cJSON *node = cJSON_GetObjectItemCaseSensitive(o, "node");
 	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(o, "sid");
 	const cJSON *off = cJSON_GetObjectItemCaseSensitive(o, "offset");
-	struct collect co;
+	struct handover *h;
 	struct client *c;
-	cJSON *reply;
-	char *chan, *msg, *end;
-	unsigned long long offset;
-	long n = 0;
+	const char *pid, *av[2];
+	char *key;
+	size_t len[2];
 
 	if (!cJSON_IsString(node) ||
 	    check_id_text(node->valuestring, BOUND_NODE_ID) < 0 ||
-	    !cJSON_IsString(sid) || !cJSON_IsString(off))
+	    !cJSON_IsString(sid) || !cJSON_IsString(off) ||
+	    strlen(off->valuestring) > 20 ||
+	    (c = client_by_socket(cl.gw, sid->valuestring)) == NULL ||
+	    (pid = sio_socket_pid(c->sock)) == NULL)
 		return;
-	offset = strtoull(off->valuestring, &end, 10);
-	reply = cJSON_CreateObject();
-	cJSON_AddStringToObject(reply, "t", "replay");
-	cJSON_AddStringToObject(reply, "node", cl.id);
-	cJSON_AddStringToObject(reply, "sid", sid->valuestring);
-	co.list = cJSON_AddArrayToObject(reply, "p");
-	c = client_by_socket(cl.gw, sid->valuestring);
-	if (c != NULL && (*end != '\0' || (n = sio_socket_missed(c->sock,
-	    offset, collect_one, &co)) < 0))
-		log_warnx("cluster: socket %s: taken over by %s, but what it "
-		    "missed after offset %s is no longer kept here", 
-		    sid->valuestring, node->valuestring, off->valuestring);
-	msg = cJSON_PrintUnformatted(reply);
-	cJSON_Delete(reply);
-	chan = xasprintf("%s%s", CL_NODE_CHAN, node->valuestring);
-	if (cl_publish(chan, msg) == 0)
-		cl.st.published++;
-	free(chan);
-	cJSON_free(msg);
-	if (c == NULL)
-		return;
-	log_info("cluster: socket %s of user %s taken over by %s; %ld missed "
-	    "packets sent there", sid->valuestring, c->user_id,
-	    node->valuestring, n < 0 ? 0 : n);
-	st.handed++;
-	/* Its rooms are the other node's already (cluster_rooms.c,
-	 * handed_over); any left leave as a disconnect would. */
-	sio_close_connection(c->sock, "taken over by another gateway");
+	h = xcalloc(1, sizeof(*h));
+	h->sid = xstrdup(sid->valuestring);
+	h->node = xstrdup(node->valuestring);
+	h->offset = xstrdup(off->valuestring);
+	key = xasprintf("%s%s", CL_PID_KEY, pid);
+	av[0] = "GET";
+	av[1] = key;
+	len[0] = 3;
+	len[1] = strlen(key);
+	if (redis_link_cmd(cl.cmd, on_handover_checked, h, 2, av, len) < 0)
+		handover_free(h);
+	free(key);
 }
 
 /* ---------------------------------------------------------------- inbox */
@@ -510,7 +571,7 @@ int
 takeover_inbox(const char *msg, size_t len)
 {
 	cJSON *o;
-	const cJSON *type, *req, *room, *sid;
+	const cJSON *type, *req, *room, *sid, *node;
 	struct takeover *t;
 	int mine = 0;
 
@@ -525,6 +586,7 @@ takeover_inbox(const char *msg, size_t len)
 	req = cJSON_GetObjectItemCaseSensitive(o, "req");
 	room = cJSON_GetObjectItemCaseSensitive(o, "room");
 	sid = cJSON_GetObjectItemCaseSensitive(o, "sid");
+	node = cJSON_GetObjectItemCaseSensitive(o, "node");
 	if (!cJSON_IsString(type))
 		;
 	else if (strcmp(type->valuestring, "snap") == 0 &&
@@ -546,11 +608,12 @@ takeover_inbox(const char *msg, size_t len)
 		mine = 1;
 		on_handover(o);
 	} else if (strcmp(type->valuestring, "replay") == 0 &&
-	    cJSON_IsString(sid)) {
+	    cJSON_IsString(sid) && cJSON_IsString(node)) {
 		mine = 1;
 		for (t = takeovers; t != NULL; t = t->next)
 			if (t->sid != NULL && strcmp(t->sid, sid->valuestring)
-			    == 0 && (t->step == MOVING || t->step == WAITING))
+			    == 0 && strcmp(t->from, node->valuestring) == 0 &&
+			    (t->step == MOVING || t->step == WAITING))
 				break;
 		if (t != NULL && t->step == WAITING)
 			t_finish(t, o);

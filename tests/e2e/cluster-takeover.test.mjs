@@ -192,6 +192,11 @@ describe('cluster: a session taken over by a gateway new to its rooms', { skip: 
       const state = await c.next('video:room-state', { what: 'C joins the call' });
       assert.equal(state.participants.find((p) => p.socketId === idB)?.isVideoOff, true, "B's camera flag kept");
       b.none('video:user-joined', (e) => e.socketId === a.sid, 'B was not told of A again');
+      const m1 = await (await fetch(`${ctx.nodes[1].url}/metrics`)).json();
+      assert.deepEqual([m1.cluster.takeovers.taken, m1.cluster.takeovers.refused, m1.cluster.takeovers.failed], [1, 1, 0], `node 1's take-overs: ${JSON.stringify(m1.cluster.takeovers)}`);
+      assert.ok(m1.recovery.recovered >= 1, `node 1 counts B as recovered: ${JSON.stringify(m1.recovery)}`);
+      const prom = await (await fetch(`${ctx.nodes[1].url}/metrics`, { headers: { accept: 'text/plain' } })).text();
+      assert.match(prom, /^coup_cluster_takeovers_total\{result="taken"\} 1$/m, 'Prometheus counts the take-over');
       a.none('video:user-left', null, 'A never saw B leave');
       a.none('presence:user-offline', null, 'A never saw B go offline');
     } finally {
