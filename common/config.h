@@ -73,7 +73,8 @@ enum config_type {
 	X(RECOVERY_WINDOW_MS, CONFIG_INT, "30000", 0, 600000, NULL, 0,	\
 	    "Time a client whose connection was lost (not closed on "	\
 	    "purpose) keeps its session, rooms and missed events for "	\
-	    "Socket.IO connection state recovery (ms); 0 turns "	\
+	    "Socket.IO connection state recovery (ms), on this gateway "	\
+	    "or, with REDIS_URL, on another it reconnects to; 0 turns "	\
 	    "recovery off.")							\
 	X(RECOVERY_BUFFER_BYTES, CONFIG_INT, "1048576", 1024, 67108864, \
 	    NULL, 0,							\
@@ -156,8 +157,9 @@ enum config_type {
 	    "stay.")							\
 	X(DRAIN_TIMEOUT_MS, CONFIG_INT, "10000", 0, 600000, NULL, 1,	\
 	    "On SIGTERM, SIGINT or coupctl drain: time sessions and "	\
-	    "room processes get to finish before the gateway exits "	\
-	    "(ms).")							\
+	    "room processes get to finish before the gateway exits, "	\
+	    "and, with REDIS_URL and recovery on, for other gateways "	\
+	    "to take its sessions over (ms).")				\
 	X(DEMO, CONFIG_ENUM, "auto", 0, 0, "auto|on|off", 0,		\
 	    "The demo video call page at /demo: auto serves it in "	\
 	    "development mode only.")					\
