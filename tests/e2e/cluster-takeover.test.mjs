@@ -159,6 +159,17 @@ describe('cluster: a session taken over by a gateway new to its rooms', { skip: 
       const idB = b.socket.id;
       const pid = b.socket._pid;
 
+      // A forged handover on node 0's inbox (anyone on Redis can
+      // publish one): Redis does not confirm it, node 0 keeps B.
+      const node0 = (await (await fetch(`${ctx.nodes[0].url}/metrics`)).json()).cluster.node;
+      const node1 = (await (await fetch(`${ctx.nodes[1].url}/metrics`)).json()).cluster.node;
+      ctx.redis.cli('PUBLISH', `coup:ch:node:${node0}`, JSON.stringify({ t: 'handover', node: node1, sid: idB, offset: '0' }));
+      ctx.redis.cli('PUBLISH', `coup:ch:node:${node0}`, JSON.stringify({ t: 'replay', node: node1, sid: idB, p: [{ s: '2["video:offer",{"from":"x"}]' }] }));
+      a.emit('video:offer', { to: idB, offer: { type: 'offer', sdp: 'still on node 0' } });
+      assert.equal((await b.next('video:offer', { what: 'an offer after the forged handover' })).offer.sdp, 'still on node 0');
+      assert.equal(b.socket.connected, true, 'B still connected to node 0');
+      b.drain();
+
       // Mallory, on node 1, presents B's pid with her own credentials.
       const m = ctx.user('M');
       const mallory = await ctx.clients.connect(ctx.nodes[1].url, { transports: ['websocket'], auth: { userId: m.id, token: `tok-${m.id}`, pid, offset: '1' } });
