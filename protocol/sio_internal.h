@@ -66,9 +66,9 @@ struct sio_socket {
 	 * waiting for its pong was sent: once the pong is in, the client
 	 * has them all. */
 	uint64_t		 ping_mark;
-	/* A pid a CONNECT asked for that is not here: another gateway's,
-	 * perhaps (sio_socket_pid_asked); "" when none. */
-	char			 asked_pid[SIO_PID_LEN + 1];
+	/* Until accepted, pid may hold a pid its CONNECT asked for that is
+	 * not here: another gateway's, perhaps (sio_socket_pid_asked). */
+	uint8_t			 pid_asked;
 	/* Taken over from another gateway and not answered yet: what it is
 	 * sent waits in its replay buffer (sio_adopt). */
 	uint8_t			 deferred;

@@ -135,8 +135,10 @@ sio_recovery_asked(struct sio_socket *s, const cJSON *data)
 	if (held != NULL) {
 		s->recover = held;
 		held->recovered_by = s;
-	} else	/* perhaps another gateway's (sio_socket_pid_asked) */
-		memcpy(s->asked_pid, pid->valuestring, SIO_PID_LEN + 1);
+	} else {	/* another gateway's, perhaps */
+		memcpy(s->pid, pid->valuestring, SIO_PID_LEN + 1);
+		s->pid_asked = 1;
+	}
 	s->offset = 0;
 	if (off == NULL || cJSON_IsNull(off))
 		return;
@@ -260,12 +262,13 @@ sio_recovery_accepted(struct sio_socket *s)
 		srv->rstats.refused_user++;
 		s->recover->recovered_by = NULL;
 		s->recover = NULL;
-	} else if (s->asked_pid[0] != '\0') {
+	} else if (s->pid_asked) {
 		srv->rstats.refused_unknown++;
 		log_info("sio: a reconnection with an unknown or expired "
 		    "session; a new session");
 	}
-	s->asked_pid[0] = '\0';
+	s->pid_asked = 0;
+	s->pid[0] = '\0';
 	if (srv->recovery_window > 0) {
 		random_id(s->pid, SIO_PID_LEN);
 		hashtab_insert(&srv->by_pid, &s->by_pid, hash_str(s->pid));
@@ -306,16 +309,16 @@ sio_socket_adopting(const struct sio_socket *s)
 const char *
 sio_socket_pid(const struct sio_socket *s)
 {
-	return s->pid[0] != '\0' ? s->pid : NULL;
+	return s->pid[0] != '\0' && !s->pid_asked ? s->pid : NULL;
 }
 
 const char *
 sio_socket_pid_asked(const struct sio_socket *s, uint64_t *offset)
 {
-	if (s->asked_pid[0] == '\0' || s->bad_offset)
+	if (!s->pid_asked || s->bad_offset)
 		return NULL;
 	*offset = s->offset;
-	return s->asked_pid;
+	return s->pid;
 }
 
 int
@@ -330,7 +333,7 @@ sio_adopt(struct sio_socket *s, const char *sid, const char *pid)
 		return -1;
 	memcpy(s->id, sid, SIO_ID_LEN + 1);
 	memcpy(s->pid, pid, SIO_PID_LEN + 1);
-	s->asked_pid[0] = '\0';
+	s->pid_asked = 0;
 	hashtab_insert(&srv->by_pid, &s->by_pid, hash_str(s->pid));
 	s->connected = 1;
 	s->deferred = 1;

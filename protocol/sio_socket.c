@@ -100,7 +100,7 @@ sio_socket_remove(struct sio_socket *s, const char *reason)
 	struct client *c = s->client;
 
 	sio_unhold(s);
-	if (s->pid[0] != '\0')
+	if (s->pid[0] != '\0' && !s->pid_asked)	/* in by_pid */
 		hashtab_remove(&s->nsp->srv->by_pid, &s->by_pid);
 	if (s->recover != NULL) {
 		s->recover->recovered_by = NULL;
