@@ -225,7 +225,12 @@ describe('connection state recovery (RECOVERY_WINDOW_MS)', { skip: SKIP || (!COU
       const back = reconnected(b);
       proxy.cut(2500);
       await waitHeld(b.userId, idBefore);
-      assert.ok((await metrics()).recovery.held >= 1, '/metrics counts it as held');
+      const during = await metrics();
+      assert.ok(during.recovery.held >= 1, '/metrics counts it as held');
+      assert.equal(during.roomDetails.find((r) => r.name === `video:${roomId}`)?.participants, 2, '/metrics still counts B in the call');
+      assert.equal(during.roomDetails.find((r) => r.name === `study:${study}`)?.participants, 2, '/metrics still counts B in the study');
+      // A relay to the held socket is accepted: no error for its sender.
+      a.emit('video:ice-candidate', { to: idBefore, candidate: { candidate: 'while held' } });
       {
         const r = await runToExit(COUPCTL, ['-s', CTL_SOCK, '--json', 'room', `video:${roomId}`]);
         assert.equal(r.code, 0, `coupctl room: ${r.stderr}`);
@@ -258,6 +263,8 @@ describe('connection state recovery (RECOVERY_WINDOW_MS)', { skip: SKIP || (!COU
 
       a.none('video:user-left', null, 'A never saw B leave');
       a.none('presence:user-offline', null, 'A never saw B go offline');
+      a.none('error', null, 'A was refused nothing');
+      assert.equal((await b.next('video:ice-candidate', { what: 'the candidate sent while B was held' })).candidate.candidate, 'while held');
       assert.equal(a.all('chat:user-typing').length, 1, 'no typing event about B beyond its own');
     } finally {
       // Deliberate disconnects first: the cut would leave them held.

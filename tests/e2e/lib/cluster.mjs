@@ -13,6 +13,7 @@ import { startServer, binaryFromEnv, freePort, HOST } from './server.mjs';
 import { Clients } from './sio-client.mjs';
 import { startMockApi } from './mock-api.mjs';
 import { uniq, Peer } from './coup.mjs';
+import { pollUntil } from './wait.mjs';
 
 const GATEWAY = binaryFromEnv('COUP_GATEWAY');
 const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
@@ -115,6 +116,20 @@ export function useCluster(n, args = [], { nodeTimeoutMs = 1500, redisTimeoutMs 
   });
   after(async () => {
     ctx.clients.closeAll();
+    // Their disconnects reach the gateways before the gateways stop: a
+    // session still open at a drain is held for another gateway to take
+    // over, and the drain waits for that (DRAIN_TIMEOUT_MS).
+    for (const s of ctx.nodes) {
+      if (!s || !s.running) continue;
+      await pollUntil(async () => {
+        try {
+          const h = await (await fetch(`${s.url}/health`)).json();
+          return { ok: h.connections === 0, value: h };
+        } catch (err) {
+          return { ok: true, value: err.message };
+        }
+      }, { attempts: 60, intervalMs: 50, what: `${s.name}'s clients gone` }).catch(() => {});
+    }
     const errors = [];
     for (const s of ctx.nodes) {
       if (!s) continue;
