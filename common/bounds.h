@@ -25,6 +25,9 @@
 #define BOUND_STATUS_CHARS	32
 /* The auth token, sent on to the CoUp API in a header. */
 #define BOUND_TOKEN		8192
+/* The session cookies forwarded from a handshake (AUTH_SOURCE session),
+ * all of them: a browser keeps up to 4096 bytes per cookie. */
+#define BOUND_COOKIE		8192
 /* One field of a user object (name, email, avatar) as JSON text; a
  * longer one from the CoUp API is dropped (null), from a peer refused. */
 #define BOUND_USER_FIELD	2048

@@ -89,6 +89,20 @@ enum config_type {
 	    "Time an HTTP request has to arrive, headers and body, "	\
 	    "counted from the opening of its connection or the end of "	\
 	    "the previous answer; a slower one is closed (ms).")	\
+	X(AUTH_SOURCE, CONFIG_ENUM, "verify", 0, 0,			\
+	    "verify|session|session-or-verify", 0,			\
+	    "Who a connecting user is: verify asks the CoUp API about "	\
+	    "the userId the client claims; session sends the "	\
+	    "handshake's session cookie to GET NEXTJS_URL/api/auth/me "	\
+	    "and refuses a claim that is not its user; "		\
+	    "session-or-verify uses the session when a cookie came, "	\
+	    "else verify.")						\
+	X(AUTH_COOKIE_NAMES, CONFIG_STRING, "next-auth.session-token,"	\
+	    "__Secure-next-auth.session-token,authjs.session-token,"	\
+	    "__Secure-authjs.session-token", 1, 1024, NULL, 0,		\
+	    "Comma-separated names of the cookies forwarded to "	\
+	    "/api/auth/me (AUTH_SOURCE session); no other cookie of "	\
+	    "the handshake is kept or sent.")				\
 	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 1,	\
 	    "Time a CoUp API call (verify, check-member) may take "	\
 	    "before it counts as failed (ms).")				\

@@ -3,7 +3,9 @@
  *
  * A CONNECT must carry a userId (a non-empty string, or a number, which
  * becomes its decimal string) and may carry a token.  The CoUp API is asked
- * through coupapi.c; its verdict becomes an accepted client or a
+ * through coupapi.c: about the claimed user (AUTH_SOURCE verify), or about
+ * the session cookie the handshake carried (session: the claim, if any,
+ * must be the session's user); its verdict becomes an accepted client or a
  * CONNECT_ERROR whose message is the old server's, word for word, since
  * the web app shows them.  When the API cannot be reached, production
  * refuses and development lets the user in under a made-up profile, as
@@ -20,7 +22,9 @@
 #include "buf.h"
 #include "checks.h"
 #include "clients.h"
+#include "config.h"
 #include "connect.h"
+#include "eio_server.h"
 #include "api/coupapi.h"
 #include "gateway.h"
 #include "log.h"
@@ -33,7 +37,8 @@ struct pending {
 	struct gateway		*gw;
 	struct sio_socket	*s;
 	struct coupapi_req	*req;
-	char			 user_id[];
+	int			 by_session;	/* AUTH_SOURCE: the cookie's */
+	char			 user_id[];	/* claimed ("" : none) */
 };
 
 static void
@@ -90,6 +95,30 @@ unverified_user(const char *user_id)
 	return u;
 }
 
+/*
+ * A session's user is who connects: the claim, if the client made one,
+ * must be that user (who knows a user id is not that user).
+ */
+static int
+session_is_claim(struct sio_socket *s, const cJSON *user, const char *claim)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+
+	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
+	    check_id_text(id->valuestring, BOUND_USER_ID) < 0) {
+		log_warnx("socket %s: the CoUp API's session has no usable "
+		    "user id; refused", sio_socket_id(s));
+		return 0;
+	}
+	if (claim[0] != '\0' && strcmp(claim, id->valuestring) != 0) {
+		log_info("socket %s: the session of user %.128s claims to be "
+		    "user %.128s; refused", sio_socket_id(s), id->valuestring,
+		    claim);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 on_verified(void *arg, enum coupapi_auth outcome, const cJSON *user)
 {
@@ -100,9 +129,17 @@ on_verified(void *arg, enum coupapi_auth outcome, const cJSON *user)
 
 	sio_socket_set_data(s, NULL);
 	p->req = NULL;
+	if (outcome == COUPAPI_AUTH_OK && p->by_session &&
+	    !session_is_claim(s, user, p->user_id)) {
+		refuse(gw, s, MSG_REJECTED);
+		free(p);
+		return;
+	}
 	switch (outcome) {
 	case COUPAPI_AUTH_OK:
-		accept_user(gw, s, user, p->user_id);
+		accept_user(gw, s, user, p->by_session ?
+		    cJSON_GetObjectItemCaseSensitive(user, "id")->valuestring :
+		    p->user_id);
 		break;
 	case COUPAPI_AUTH_REJECTED:
 		refuse(gw, s, MSG_REJECTED);
@@ -112,7 +149,7 @@ on_verified(void *arg, enum coupapi_auth outcome, const cJSON *user)
 		break;
 	case COUPAPI_AUTH_UNREACHABLE:
 	default:
-		if (!gw->development) {
+		if (!gw->development || p->user_id[0] == '\0') {
 			refuse(gw, s, MSG_UNREACHABLE);
 			break;
 		}
@@ -134,8 +171,12 @@ connect_start(struct gateway *gw, struct sio_socket *s, const cJSON *auth)
 	const char *token = NULL;
 	char num[COUPAPI_NUMBER_LEN];
 	const char *user_id = NULL;
+	const char *source = config_str(&gw->cfg, CFG_AUTH_SOURCE);
+	const char *cookie;
+	struct eio_session *engine;
 	struct pending *p;
 	size_t n;
+	int by_session;
 
 	if (cJSON_IsObject(auth)) {
 		id = cJSON_GetObjectItemCaseSensitive(auth, "userId");
@@ -147,13 +188,25 @@ connect_start(struct gateway *gw, struct sio_socket *s, const cJSON *auth)
 		coupapi_number_id(id->valuedouble, num);
 		user_id = num;
 	}
-	if (user_id == NULL) {
+	engine = sio_socket_engine(s);
+	cookie = engine != NULL ? eio_session_cookie(engine) : NULL;
+	by_session = strcmp(source, "session") == 0 ||
+	    (strcmp(source, "session-or-verify") == 0 && cookie != NULL);
+	if (user_id == NULL && !by_session) {
 		refuse(gw, s, MSG_NO_USER_ID);
 		return;
 	}
+	if (by_session && cookie == NULL) {
+		log_info("socket %s: no session cookie (AUTH_SOURCE session); "
+		    "refused", sio_socket_id(s));
+		refuse(gw, s, MSG_REJECTED);
+		return;
+	}
+	if (user_id == NULL)
+		user_id = "";
 	/* Bounded here, once: the id goes to the API, into every room the
 	 * user joins, into logs and Redis. */
-	if (check_id_text(user_id, BOUND_USER_ID) < 0) {
+	if (user_id[0] != '\0' && check_id_text(user_id, BOUND_USER_ID) < 0) {
 		refuse(gw, s, MSG_BAD_USER_ID);
 		return;
 	}
@@ -172,8 +225,19 @@ connect_start(struct gateway *gw, struct sio_socket *s, const cJSON *auth)
 	p = xmalloc(sizeof(*p) + n + 1);
 	p->gw = gw;
 	p->s = s;
+	p->by_session = by_session;
 	memcpy(p->user_id, user_id, n + 1);
 	sio_socket_set_data(s, p);
+	if (by_session) {
+		log_debug("socket %s: asking the CoUp API whose session this "
+		    "is%s%.128s", sio_socket_id(s), *user_id ? "; it claims "
+		    "user " : "", user_id);
+		p->req = coupapi_session(gw->api, cookie, on_verified, p);
+		/* Used: the cookie is kept no longer (curl has its copy
+		 * for the call). */
+		eio_session_forget_cookie(engine);
+		return;
+	}
 	log_debug("socket %s: verifying user %.128s%s", sio_socket_id(s),
 	    user_id, token ? " (with a token)" : "");
 	/* The callback never runs inside this call, so p->req is set

@@ -164,6 +164,9 @@ main(int argc, char **argv)
 	eo.max_payload = (size_t)config_int(&gw.cfg, CFG_MAX_PAYLOAD);
 	eo.send_queue_max = (size_t)config_int(&gw.cfg, CFG_SEND_QUEUE_MAX);
 	eo.max_sessions = (unsigned)config_int(&gw.cfg, CFG_MAX_CONNECTIONS);
+	/* Cookies are kept from a handshake only to authenticate by them. */
+	eo.cookie_names = strcmp(config_str(&gw.cfg, CFG_AUTH_SOURCE),
+	    "verify") != 0 ? config_str(&gw.cfg, CFG_AUTH_COOKIE_NAMES) : NULL;
 	so.connect_timeout_ms = (int)config_int(&gw.cfg,
 	    CFG_CONNECT_TIMEOUT_MS);
 	so.connect_rate = (double)config_int(&gw.cfg, CFG_RATE_LIMIT_CONNECTS);

@@ -17,6 +17,8 @@
 #include <libwebsockets.h>
 
 #include "base64.h"
+#include "bounds.h"
+#include "cookie.h"
 #include "eio_packet.h"
 #include "eio_server.h"
 #include "hash.h"
@@ -38,6 +40,9 @@ struct eio_session {
 	uint8_t			 transport;
 	uint8_t			 closed;
 	uint8_t			 lost;		/* not closed on purpose */
+	/* The handshake's cookies of o.cookie_names, until the layer above
+	 * has used them (eio_session_forget_cookie). */
+	char			*cookie;
 	uint8_t			 dirty;
 	uint8_t			 doomed;	/* close at next flush */
 	uint8_t			 hb;
@@ -217,6 +222,7 @@ session_unref(struct eio_session *se)
 		return;
 	queue_clear(se);
 	buf_free(&se->ws_rx);
+	eio_session_forget_cookie(se);
 	free(se);
 }
 
@@ -605,6 +611,16 @@ bad_request(struct httpd_req *req, int code, const char *msg)
 	httpd_respond(req, 400, "application/json", body, (size_t)n);
 }
 
+/* Of the handshake's Cookie header, only what the layer above asked for
+ * (o.cookie_names): nothing else of it is kept. */
+static void
+keep_cookie(struct eio_server *s, struct eio_session *se, const char *header)
+{
+	if (s->o.cookie_names != NULL && header != NULL)
+		se->cookie = cookie_filter(header, s->o.cookie_names,
+		    BOUND_COOKIE);
+}
+
 static void
 polling_handshake(struct eio_server *s, struct httpd_req *req)
 {
@@ -629,6 +645,7 @@ polling_handshake(struct eio_server *s, struct httpd_req *req)
 	if (req->wsi != NULL)
 		lws_get_peer_simple(req->wsi, peer, sizeof(peer));
 	se = session_new(s, T_POLLING, peer);
+	keep_cookie(s, se, req->cookie);
 	handshake_json(s, se, 1, json, sizeof(json));
 	int n = snprintf(body, sizeof(body), "0%s", json);
 	httpd_respond(req, 200, "text/plain; charset=UTF-8", body, (size_t)n);
@@ -793,7 +810,8 @@ eio_ws_check(void *srv, const char *eio, const char *transport,
 }
 
 static void *
-eio_ws_open(void *srv, struct lws *wsi, const char *sid, const char *peer)
+eio_ws_open(void *srv, struct lws *wsi, const char *sid, const char *peer,
+    const char *cookie)
 {
 	struct eio_server *s = srv;
 	struct eio_session *se;
@@ -811,6 +829,7 @@ eio_ws_open(void *srv, struct lws *wsi, const char *sid, const char *peer)
 		return NULL;
 	se = session_new(s, T_WEBSOCKET, peer);
 	se->ws = wsi;
+	keep_cookie(s, se, cookie);
 	handshake_json(s, se, 0, json, sizeof(json));
 	send_control(se, EIO_OPEN, json);
 	if (s->cb.open != NULL)
@@ -1057,6 +1076,23 @@ const char *
 eio_session_transport(const struct eio_session *se)
 {
 	return se->transport == T_WEBSOCKET ? "websocket" : "polling";
+}
+
+const char *
+eio_session_cookie(const struct eio_session *se)
+{
+	return se->cookie;
+}
+
+void
+eio_session_forget_cookie(struct eio_session *se)
+{
+	if (se->cookie != NULL) {
+		/* Not left in freed memory either. */
+		explicit_bzero(se->cookie, strlen(se->cookie));
+		free(se->cookie);
+		se->cookie = NULL;
+	}
 }
 
 int

@@ -31,6 +31,9 @@ struct eio_opts {
 	size_t		 max_payload;
 	size_t		 send_queue_max;	/* bytes per session */
 	unsigned	 max_sessions;
+	/* Cookies of a handshake to keep for the layer above (a comma-
+	 * separated list of names; NULL: none). */
+	const char	*cookie_names;
 };
 
 struct eio_callbacks {
@@ -86,6 +89,11 @@ const char	*eio_session_peer(const struct eio_session *);
  * WebSocket gone without a close frame, a failed write) rather than closed
  * on purpose by either side. */
 int		 eio_session_lost(const struct eio_session *);
+/* The cookies of o.cookie_names its handshake (the polling handshake or
+ * the WebSocket upgrade that made it) carried, as a Cookie header value;
+ * NULL when none, or once forgotten. */
+const char	*eio_session_cookie(const struct eio_session *);
+void		 eio_session_forget_cookie(struct eio_session *);
 void		*eio_session_data(const struct eio_session *);
 void		 eio_session_set_data(struct eio_session *, void *);
 

@@ -286,6 +286,7 @@ req_new(struct httpd *h, struct lws *wsi, const char *path)
 	query_read(wsi, &req->query);
 	req->origin = header_dup(wsi, WSI_TOKEN_ORIGIN);
 	req->accept = header_dup(wsi, WSI_TOKEN_HTTP_ACCEPT);
+	req->cookie = header_dup(wsi, WSI_TOKEN_HTTP_COOKIE);
 	ctype = header_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
 	req->binary_body = ctype != NULL &&
 	    strncasecmp(ctype, "application/octet-stream", 24) == 0;
@@ -306,6 +307,7 @@ req_free(struct httpd_req *req)
 	free(req->path);
 	query_free(&req->query);
 	free(req->origin);
+	free(req->cookie);
 	free(req->accept);
 	buf_free(&req->body);
 	buf_free(&req->resp);
@@ -792,14 +794,17 @@ on_ws_established(struct httpd *h, struct lws *wsi, struct conn *c)
 {
 	struct httpd_query q;
 	const char *sid;
-	char peer[64] = "";
+	char peer[64] = "", *cookie;
 
 	deadline_stop(wsi);
 	query_read(wsi, &q);
 	sid = query_get(&q, "sid");
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	c->established = 1;
-	c->sess = h->tr->ws_open(h->srv, wsi, sid && *sid ? sid : NULL, peer);
+	cookie = header_dup(wsi, WSI_TOKEN_HTTP_COOKIE);
+	c->sess = h->tr->ws_open(h->srv, wsi, sid && *sid ? sid : NULL, peer,
+	    cookie);
+	free(cookie);
 	query_free(&q);
 	if (c->sess == NULL) {
 		/* The session exists but cannot take this socket (it already

@@ -59,6 +59,7 @@ struct httpd_req {
 	struct httpd_query	 query;
 	char			*origin;	/* NULL when absent */
 	char			*accept;	/* NULL when absent */
+	char			*cookie;	/* NULL when absent */
 	int			 binary_body;	/* application/octet-stream */
 	struct buf		 body;
 	int			 too_large;	/* body over max_body */
@@ -115,9 +116,10 @@ struct httpd_transport {
 	 * status. */
 	int	 (*ws_check)(void *srv, const char *eio, const char *transport,
 		    const char *sid);
-	/* The upgrade happened: its session (NULL: close the socket). */
+	/* The upgrade happened: its session (NULL: close the socket).
+	 * cookie: the upgrade's Cookie header (NULL: none), for the call. */
 	void	*(*ws_open)(void *srv, struct lws *, const char *sid,
-		    const char *peer);
+		    const char *peer, const char *cookie);
 	void	 (*ws_receive)(void *sess, struct lws *, const void *, size_t,
 		    int binary, int first, int final);
 	/* Write what is queued; -1 to have the WebSocket closed. */

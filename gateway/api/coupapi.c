@@ -28,6 +28,8 @@
 #include "http_client.h"
 #include "keymap.h"
 #include "log.h"
+#include "random_id.h"
+#include "siphash.h"
 #include "timestamp.h"
 #include "xmalloc.h"
 
@@ -47,6 +49,7 @@
 #define COUPAPI_WARN_INTERVAL	10.0
 
 #define VERIFY_PATH		"/api/auth/verify"
+#define SESSION_PATH		"/api/auth/me"
 
 enum kind {
 	KIND_AUTH,
@@ -105,6 +108,7 @@ struct coupapi {
 	double			 last_warn;
 	unsigned long		 warns_suppressed;
 	struct coupapi_stats	 stats;
+	uint64_t		 skey[4];	/* session_key()'s */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -541,7 +545,7 @@ on_call_done(void *arg, const struct http_result *res)
 static int
 join_or_call(struct coupapi *api, struct coupapi_req *r,
     const struct buf *key, const char *path, const char *user_id,
-    const char *token)
+    const char *token, const char *cookie)
 {
 	struct call *c = keymap_get(api->in_flight, key->data, key->len);
 	struct buf url = BUF_INIT;
@@ -567,8 +571,10 @@ join_or_call(struct coupapi *api, struct coupapi_req *r,
 	c->api = api;
 	c->kind = r->kind;
 	TAILQ_INIT(&c->waiters);
-	c->http = http_post_json(api->http, (const char *)url.data, token,
-	    json, api->timeout_ms, on_call_done, c);
+	c->http = cookie != NULL ? http_get_with_cookie(api->http,
+	    (const char *)url.data, cookie, api->timeout_ms, on_call_done, c) :
+	    http_post_json(api->http, (const char *)url.data, token, json,
+	    api->timeout_ms, on_call_done, c);
 	cJSON_free(json);
 	buf_free(&url);
 	if (r->kind == KIND_AUTH)
@@ -615,7 +621,48 @@ coupapi_verify(struct coupapi *api, const char *user_id, const char *token,
 		api->stats.auth_cache_hits++;
 		log_debug("CoUp API: user %.128s verified (cached)", user_id);
 		ready_later(r, e->result, e->user);
-	} else if (!join_or_call(api, r, &key, VERIFY_PATH, user_id, token)) {
+	} else if (!join_or_call(api, r, &key, VERIFY_PATH, user_id, token,
+	    NULL)) {
+		api->stats.auth_failures++;
+		ready_later(r, COUPAPI_AUTH_UNREACHABLE, NULL);
+	}
+	buf_free(&key);
+	return r;
+}
+
+/*
+ * A session's cache key: a control character first (no user id has one,
+ * so it never meets auth_key's), then 128 bits of keyed hashes of the
+ * cookie: the cookie itself is never kept.
+ */
+static void
+session_key(struct coupapi *api, struct buf *b, const char *cookie)
+{
+	uint64_t h[2];
+
+	h[0] = siphash24(api->skey[0], api->skey[1], cookie, strlen(cookie));
+	h[1] = siphash24(api->skey[2], api->skey[3], cookie, strlen(cookie));
+	buf_append_byte(b, 0x01);
+	buf_append(b, h, sizeof(h));
+}
+
+struct coupapi_req *
+coupapi_session(struct coupapi *api, const char *cookie, coupapi_auth_cb cb,
+    void *arg)
+{
+	struct coupapi_req *r = req_new(api, KIND_AUTH, arg);
+	struct buf key = BUF_INIT;
+	struct centry *e;
+
+	r->auth_cb = cb;
+	session_key(api, &key, cookie);
+	if (api->auth_ttl > 0 &&
+	    (e = cache_get(api->auth_cache, &key)) != NULL) {
+		api->stats.auth_cache_hits++;
+		log_debug("CoUp API: a session's user known (cached)");
+		ready_later(r, e->result, e->user);
+	} else if (!join_or_call(api, r, &key, SESSION_PATH, "", NULL,
+	    cookie)) {
 		api->stats.auth_failures++;
 		ready_later(r, COUPAPI_AUTH_UNREACHABLE, NULL);
 	}
@@ -645,7 +692,7 @@ coupapi_check_member(struct coupapi *api, const char *study_id,
 	buf_append_str(&path, "/check-member");
 	buf_append_byte(&path, '\0');
 	if (!join_or_call(api, r, &key, (const char *)path.data, user_id,
-	    NULL)) {
+	    NULL, NULL)) {
 		api->stats.member_failures++;
 		ready_later(r, COUPAPI_MEMBER_FAILED, NULL);
 	}
@@ -704,6 +751,8 @@ coupapi_new(struct ev_loop *loop, const struct coupapi_opts *opts)
 	api->in_flight = keymap_new();
 	api->auth_cache = keymap_new();
 	api->member_cache = keymap_new();
+	for (int i = 0; i < 4; i++)
+		api->skey[i] = random_u64(64);
 	TAILQ_INIT(&api->calls);
 	TAILQ_INIT(&api->ready);
 	ev_timer_init(&api->defer, on_defer, 0., 0.);

@@ -58,6 +58,14 @@ void		 coupapi_set_opts(struct coupapi *, const struct coupapi_opts *);
  */
 struct coupapi_req *coupapi_verify(struct coupapi *, const char *user_id,
 		    const char *token, coupapi_auth_cb, void *arg);
+/*
+ * GET {base}/api/auth/me with Cookie: cookie (a NextAuth session): the
+ * session's user, as coupapi_verify's (no session: REJECTED).  The
+ * cookie is sent nowhere else, never logged, and cached only as a keyed
+ * hash.
+ */
+struct coupapi_req *coupapi_session(struct coupapi *, const char *cookie,
+		    coupapi_auth_cb, void *arg);
 /* POST {base}/api/studies/{study}/check-member {"userId":id}. */
 struct coupapi_req *coupapi_check_member(struct coupapi *,
 		    const char *study_id, const char *user_id,

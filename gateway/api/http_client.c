@@ -274,19 +274,17 @@ add_header(struct curl_slist *list, const char *h)
 	return l;
 }
 
-struct http_req *
-http_post_json(struct http_client *hc, const char *url, const char *bearer,
+/*
+ * One request: body NULL for a GET; header (NULL: none) one more header
+ * line, already checked for control characters.
+ */
+static struct http_req *
+request(struct http_client *hc, const char *url, const char *header,
     const char *body, int timeout_ms, http_done_cb cb, void *arg)
 {
 	struct http_req *r;
-	struct buf auth = BUF_INIT;
 	CURLMcode mc;
 
-	if (bearer != NULL && !header_safe(bearer)) {
-		log_debug("http: bearer token with control characters, "
-		    "not sent");
-		return NULL;
-	}
 	r = xcalloc(1, sizeof(*r));
 	r->hc = hc;
 	r->cb = cb;
@@ -296,14 +294,12 @@ http_post_json(struct http_client *hc, const char *url, const char *bearer,
 
 	/* An empty Expect: stops curl from waiting for "100 Continue". */
 	r->headers = add_header(r->headers, "Expect:");
-	r->headers = add_header(r->headers, "Content-Type: application/json");
+	if (body != NULL)
+		r->headers = add_header(r->headers,
+		    "Content-Type: application/json");
 	r->headers = add_header(r->headers, "Accept: application/json");
-	if (bearer != NULL) {
-		buf_printf(&auth, "Authorization: Bearer %s", bearer);
-		buf_append_byte(&auth, '\0');
-		r->headers = add_header(r->headers, (char *)auth.data);
-		buf_free(&auth);
-	}
+	if (header != NULL)
+		r->headers = add_header(r->headers, header);
 
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
 	/* The path is ours, segment by segment (coupapi.c encodes ids):
@@ -319,9 +315,13 @@ http_post_json(struct http_client *hc, const char *url, const char *bearer,
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
-	/* COPYPOSTFIELDS: curl keeps its own copy of the body. */
-	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body);
+	if (body != NULL) {
+		/* COPYPOSTFIELDS: curl keeps its own copy of the body. */
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(body));
+		curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body);
+	} else
+		curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, curl_write_cb);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE,
@@ -343,6 +343,44 @@ http_post_json(struct http_client *hc, const char *url, const char *bearer,
 	if (hc->reqs)
 		hc->reqs->prev = r;
 	hc->reqs = r;
+	return r;
+}
+
+struct http_req *
+http_post_json(struct http_client *hc, const char *url, const char *bearer,
+    const char *body, int timeout_ms, http_done_cb cb, void *arg)
+{
+	struct http_req *r;
+	char *auth = NULL;
+
+	if (bearer != NULL && !header_safe(bearer)) {
+		log_debug("http: bearer token with control characters, "
+		    "not sent");
+		return NULL;
+	}
+	if (bearer != NULL)
+		auth = xasprintf("Authorization: Bearer %s", bearer);
+	r = request(hc, url, auth, body, timeout_ms, cb, arg);
+	free(auth);
+	return r;
+}
+
+struct http_req *
+http_get_with_cookie(struct http_client *hc, const char *url,
+    const char *cookie, int timeout_ms, http_done_cb cb, void *arg)
+{
+	struct http_req *r;
+	char *hdr;
+
+	if (!header_safe(cookie)) {
+		log_debug("http: cookie with control characters, not sent");
+		return NULL;
+	}
+	hdr = xasprintf("Cookie: %s", cookie);
+	r = request(hc, url, hdr, NULL, timeout_ms, cb, arg);
+	/* It was a credential: not left in freed memory. */
+	explicit_bzero(hdr, strlen(hdr));
+	free(hdr);
 	return r;
 }
 

@@ -43,6 +43,9 @@ void		 http_client_free(struct http_client *);
 struct http_req	*http_post_json(struct http_client *, const char *url,
 		    const char *bearer, const char *body, int timeout_ms,
 		    http_done_cb, void *arg);
+/* GET url with Cookie: <cookie> (a credential: never logged). */
+struct http_req	*http_get_with_cookie(struct http_client *, const char *url,
+		    const char *cookie, int timeout_ms, http_done_cb, void *arg);
 /* Aborts the request; its callback will not run. */
 void		 http_cancel(struct http_req *);
 

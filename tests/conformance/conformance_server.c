@@ -218,6 +218,7 @@ main(int argc, char **argv)
 	eo.max_payload = (size_t)config_int(&cfg, CFG_MAX_PAYLOAD);
 	eo.send_queue_max = (size_t)config_int(&cfg, CFG_SEND_QUEUE_MAX);
 	eo.max_sessions = (unsigned)config_int(&cfg, CFG_MAX_CONNECTIONS);
+	eo.cookie_names = NULL;
 	if (engineio)
 		eio = eio_server_new(loop, &eo, &echo, NULL);
 	else {

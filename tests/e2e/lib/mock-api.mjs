@@ -17,6 +17,10 @@
 // (from then on only its users exist); setMembers(studyId, [ids]) configures
 // one study, setMembers(studyId, null) makes everyone its member again.
 //
+// GET /api/auth/me answers as the app's own route does: the user of the
+// NextAuth session cookie (setSession(token, userId)), else 401; the
+// verify failure modes apply to it too.
+//
 // Failures, for verify and check-member together or apart
 // (setFailure(mode, { only: 'verify' | 'member' })):
 //   null       answer normally
@@ -124,6 +128,22 @@ export async function startMockApi({ latencyMs = 0, users = null, members = null
     send(res, 200, { success: true, user });
   };
 
+  // GET /api/auth/me as coup/src/app/api/auth/me/route.js answers it:
+  // the NextAuth session cookie's user, or 401.
+  const sessions = new Map(); // token -> user id
+  const SESSION_COOKIES = ['next-auth.session-token', '__Secure-next-auth.session-token', 'authjs.session-token', '__Secure-authjs.session-token'];
+  const me = (req, res) => {
+    const pairs = (req.headers.cookie ?? '').split(';').map((p) => p.trim().split('='));
+    const token = pairs.find(([k]) => SESSION_COOKIES.includes(k))?.[1];
+    const id = token !== undefined ? sessions.get(token) : undefined;
+    if (id === undefined) return send(res, 401, { error: '인증이 필요합니다.' });
+    const user = userTable?.get(id) ?? normalizeUser(id);
+    return send(res, 200, {
+      user: { id: user.id, email: user.email, name: user.name, avatar: user.avatar, role: 'USER', bio: '', status: user.status, createdAt: null },
+      adminRole: null,
+    });
+  };
+
   const checkMember = (studyId, json, res) => {
     if (!json || typeof json !== 'object' || json.userId === undefined || json.userId === null || json.userId === '') {
       send(res, 400, { success: false, error: 'userId is required' });
@@ -158,8 +178,8 @@ export async function startMockApi({ latencyMs = 0, users = null, members = null
       if (TRACE) process.stderr.write(`[mock-api:${port}] ${req.method} ${path} ${raw.slice(0, 200)}\n`);
 
       const memberMatch = /^\/api\/studies\/([^/?]+)\/check-member$/.exec(path);
-      const kind = path === '/api/auth/verify' ? 'verify' : memberMatch ? 'member' : null;
-      const mode = kind ? failure[kind] : null;
+      const kind = path === '/api/auth/verify' ? 'verify' : path === '/api/auth/me' ? 'me' : memberMatch ? 'member' : null;
+      const mode = kind ? failure[kind === 'me' ? 'verify' : kind] : null;
 
       if (mode === 'down') {
         req.socket.destroy();
@@ -169,6 +189,7 @@ export async function startMockApi({ latencyMs = 0, users = null, members = null
       later(() => {
         if (tooBig) return send(res, 413, { success: false, error: 'Payload too large' });
         if (kind === null) return send(res, 404, { success: false, error: 'Not found' });
+        if (kind === 'me') return req.method === 'GET' ? me(req, res) : send(res, 405, { error: 'Method not allowed' });
         if (req.method !== 'POST') return send(res, 405, { success: false, error: 'Method not allowed' });
         if (mode === '500') return send(res, 500, { success: false, error: 'Internal server error' });
         if (mode === 'notjson') {
@@ -202,6 +223,13 @@ export async function startMockApi({ latencyMs = 0, users = null, members = null
     setUser(id, profile = {}) {
       if (userTable === null) userTable = new Map();
       userTable.set(String(id), normalizeUser(id, profile));
+    },
+    /** A NextAuth session: the cookie value `token` is user `id`'s. */
+    setSession(token, id) {
+      sessions.set(String(token), String(id));
+    },
+    meCalls() {
+      return calls.filter((c) => c.path === '/api/auth/me');
     },
     removeUser(id) {
       if (userTable === null) userTable = new Map();
