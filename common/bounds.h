@@ -28,6 +28,9 @@
 /* The session cookies forwarded from a handshake (AUTH_SOURCE session),
  * all of them: a browser keeps up to 4096 bytes per cookie. */
 #define BOUND_COOKIE		8192
+/* A joiner's ICE servers (turn.c's), as JSON: TURN_URLS (1024 bytes at
+ * most) twice, as turn: and stun:, a user id and a credential fit. */
+#define BOUND_ICE_JSON		4096
 /* One field of a user object (name, email, avatar) as JSON text; a
  * longer one from the CoUp API is dropped (null), from a peer refused. */
 #define BOUND_USER_FIELD	2048

@@ -768,6 +768,15 @@ print_url_masked(FILE *fp, const char *url)
 	fprintf(fp, "%.*s***%s", (int)(keep - url), url, at);
 }
 
+int
+config_is_secret(int k)
+{
+	const char *n = config_defs[k].name;
+	size_t len = strlen(n);
+
+	return len > 7 && strcmp(n + len - 7, "_SECRET") == 0;
+}
+
 void
 config_dump(const struct config *cfg, FILE *fp)
 {
@@ -780,6 +789,8 @@ config_dump(const struct config *cfg, FILE *fp)
 		fprintf(fp, "%s=%s", d->name, quote);
 		if (d->type == CONFIG_URL)
 			print_url_masked(fp, s);
+		else if (config_is_secret(k) && *s != '\0')
+			fputs("(set)", fp);
 		else
 			fputs(s, fp);
 		fprintf(fp, "%s  # %s\n", quote, source_names[cfg->v[k].src]);

@@ -103,6 +103,19 @@ enum config_type {
 	    "Comma-separated names of the cookies forwarded to "	\
 	    "/api/auth/me (AUTH_SOURCE session); no other cookie of "	\
 	    "the handshake is kept or sent.")				\
+	X(TURN_URLS, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
+	    "Comma-separated turn: and turns: URLs of a TURN server "	\
+	    "using coturn's REST API credentials (use-auth-secret); "	\
+	    "empty: calls get no ICE servers from the gateway.")	\
+	X(TURN_SECRET, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
+	    "The TURN server's static-auth-secret, from which each "	\
+	    "user's credentials are made; shown as (set).")		\
+	X(TURN_SECRET_FILE, CONFIG_STRING, "", 0, 4096, NULL, 0,	\
+	    "A file holding TURN_SECRET (its first line), so the "	\
+	    "secret need not be in the environment.")			\
+	X(TURN_TTL, CONFIG_INT, "86400", 60, 2592000, NULL, 0,		\
+	    "Seconds TURN credentials stay valid, longer than any "	\
+	    "study session; video:get-ice-servers gives fresh ones.")	\
 	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 1,	\
 	    "Time a CoUp API call (verify, check-member) may take "	\
 	    "before it counts as failed (ms).")				\
@@ -266,6 +279,9 @@ const char	*config_str(const struct config *, int key); /* NULL if unset */
  * not hold; a value that holds all three and needs one cannot be written).
  */
 const char	*config_file_quote(const char *value);
+/* Whether key k holds a secret (its name ends in _SECRET): shown as
+ * "(set)", never as its value. */
+int	config_is_secret(int k);
 /* Print every key, its value and where it came from (--check-config). */
 void	config_dump(const struct config *, FILE *);
 /* Print the usage text listing every key (--help). */

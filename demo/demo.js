@@ -39,6 +39,8 @@
     chat: [], // {userId, name, message, socketId, timestamp}
     seen: {}, // event name -> how many arrived (for tests)
     recoveries: 0, // reconnections that got the session back
+    iceServers: [], // the gateway's (TURN_URLS), from video:room-state
+    iceErrors: [], // {errorCode, url} of icecandidateerror events
     audioCtx: null,
     speakingNode: null, // the speaking detector on the audio thread
   };
@@ -225,7 +227,14 @@
   function newPeer(socketId, userId, user, flags = {}) {
     const old = state.peers.get(socketId);
     if (old) return old;
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    // The gateway's ICE servers (TURN credentials for this user); with
+    // ?relay=1, through TURN only (as behind a NAT that allows nothing
+    // else).
+    const pc = new RTCPeerConnection({
+      iceServers: state.iceServers,
+      iceTransportPolicy: params.get('relay') === '1' ? 'relay' : 'all',
+    });
+    pc.onicecandidateerror = (e) => state.iceErrors.push({ errorCode: e.errorCode, url: e.url });
     const tile = document.createElement('figure');
     tile.className = 'tile remote';
     tile.dataset.socketId = socketId;
@@ -332,8 +341,9 @@
       if (state.phase !== 'joined') refuse(e);
       else setStatus(`${e.code || 'error'}: ${e.message}`, true);
     });
-    socket.on('video:room-state', ({ participants }) => {
+    socket.on('video:room-state', ({ participants, iceServers }) => {
       if (state.phase === 'refused' || state.phase === 'left') return;
+      if (Array.isArray(iceServers)) state.iceServers = iceServers;
       state.phase = 'joined';
       setStatus(`In room "${state.room}".`);
       for (const m of participants) {

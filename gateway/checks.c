@@ -52,6 +52,7 @@ static const struct spec {
 	{ "video:screen-share-stop", { { "roomId", K_ID, 0 } } },
 	{ "video:speaking",
 	    { { "roomId", K_ID, 0 }, { "speaking", K_BOOL, 0 } } },
+	{ "video:get-ice-servers", { { "roomId", K_ID, 1 } } },
 	{ "chat:send-message", { { "studyId", K_ID, 0 },
 	    { "message", K_CHAT, 0 }, { "type", K_SHORT, 1 } } },
 	{ "chat:video-message",

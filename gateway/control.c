@@ -393,6 +393,8 @@ cmd_show_config(struct gateway *gw, const struct control_req *req)
 		if (v != NULL && strstr(v, "://") != NULL &&
 		    strchr(strstr(v, "://"), '@') != NULL)
 			v = "(set; contains credentials)";
+		else if (v != NULL && *v != '\0' && config_is_secret(k))
+			v = "(set)";
 		cJSON_AddStringToObject(o, "value", v ? v : "");
 		cJSON_AddStringToObject(o, "source", src[gw->cfg.v[k].src]);
 		cJSON_AddBoolToObject(o, "reloadable",

@@ -34,6 +34,7 @@
 #include "rooms.h"
 #include "sio_server.h"
 #include "timestamp.h"
+#include "turn.h"
 #include "xmalloc.h"
 
 
@@ -821,6 +822,19 @@ on_leave_study(struct ctx *x)
 	succeed(x, NULL, NULL);
 }
 
+/* Fresh TURN credentials (a long call, an ICE restart): the ack is
+ * {ok: true, iceServers: [...]}, an empty list without TURN. */
+static void
+on_get_ice_servers(struct ctx *x)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddTrueToObject(o, "ok");
+	cJSON_AddItemToObject(o, "iceServers",
+	    turn_ice_servers(x->c->user_id));
+	reply_ack(x->c->sock, x->ack, o);
+}
+
 static void
 on_status_change(struct ctx *x)
 {
@@ -849,6 +863,7 @@ static const struct {
 	{ "video:screen-share-start", on_share_start },
 	{ "video:screen-share-stop", on_share_stop },
 	{ "video:speaking", on_speaking },
+	{ "video:get-ice-servers", on_get_ice_servers },
 	{ "chat:send-message", on_send_message },
 	{ "chat:video-message", on_video_message },
 	{ "chat:video-file", on_video_file },

@@ -34,6 +34,7 @@
 #include "runfile.h"
 #include "sio_server.h"
 #include "timestamp.h"
+#include "turn.h"
 #include "json.h"
 #include "xmalloc.h"
 
@@ -100,6 +101,14 @@ main(int argc, char **argv)
 	if (config_load(&gw.cfg, argc, argv, &cli, err, sizeof(err)) < 0) {
 		fprintf(stderr, "coup-gateway: %s\n", err);
 		fprintf(stderr, "Try 'coup-gateway --help'.\n");
+		config_free(&gw.cfg);
+		return 2;
+	}
+	/* What the configuration names beyond itself (a secret's file),
+	 * checked by --check-config too. */
+	if (!cli.help && !cli.version &&
+	    turn_configure(&gw.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "coup-gateway: %s\n", err);
 		config_free(&gw.cfg);
 		return 2;
 	}
@@ -229,6 +238,7 @@ main(int argc, char **argv)
 	sio_server_free(gw.sio);
 	rooms_shutdown(&gw);
 	coupapi_free(gw.api);
+	turn_free();
 	config_free(&gw.cfg);
 	return 0;
 }

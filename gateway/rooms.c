@@ -21,6 +21,7 @@
 #include "sio_server.h"
 #include "spares.h"
 #include "timestamp.h"
+#include "turn.h"
 #include "xmalloc.h"
 
 /* Every room, by name: names are chosen by clients, hence the keyed
@@ -136,8 +137,11 @@ room_membership(struct room *r, const struct client *c)
 	return NULL;
 }
 
-void
-room_join_body(struct buf *b, const struct membership *m, uint8_t extra)
+/* The member's IPC_JOIN; for a first join of a video room, with the
+ * joiner's ICE servers for its room-state. */
+static void
+join_body(struct buf *b, const struct membership *m, uint8_t extra,
+    const char *ice)
 {
 	const struct client *c = m->client;
 	struct ipc_join j = {
@@ -147,11 +151,18 @@ room_join_body(struct buf *b, const struct membership *m, uint8_t extra)
 		.user = ipc_str(c->user_json),
 		.flags = m->flags | extra,
 		.joined_at = m->joined_at,
+		.ice = ipc_str(ice),
 	};
 
-	/* connect.c held the user to its bounds. */
+	/* connect.c held the user to its bounds, turn.c its servers. */
 	if (ipc_put_join(b, &j) < 0)
 		fatalx("room_join_body: user %s is over its bounds", c->user_id);
+}
+
+void
+room_join_body(struct buf *b, const struct membership *m, uint8_t extra)
+{
+	join_body(b, m, extra, NULL);
 }
 
 /* Linked into the room's array and the client's list. */
@@ -235,7 +246,15 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 	m->room = r;
 	m->client = c;
 	m->joined_at = timestamp_now_ms();
-	room_join_body(&b, m, 0);
+	if (r->kind == ROOM_VIDEO && turn_enabled()) {
+		cJSON *servers = turn_ice_servers(c->user_id);
+		char *ice = cJSON_PrintUnformatted(servers);
+
+		cJSON_Delete(servers);
+		join_body(&b, m, 0, ice);
+		cJSON_free(ice);
+	} else
+		join_body(&b, m, 0, NULL);
 	rc = child_send_cb(r->child, IPC_JOIN, b.data, b.len, done, arg);
 	buf_free(&b);
 	if (rc < 0) {

@@ -28,7 +28,7 @@
 #include "bounds.h"
 #include "buf.h"
 
-#define IPC_VERSION	5
+#define IPC_VERSION	6
 /* The descriptor a room process finds its end of the socketpair on. */
 #define IPC_CHILD_FD	3
 /* Body bytes per datagram; far below the default SO_SNDBUF (~208 KB). */
@@ -54,7 +54,8 @@ enum ipc_type {
 	IPC_ROOM_OPEN,
 	/* gateway -> child: a member joins (or is replayed into a new child):
 	 * u64 conn, str socket_id, str user_id, str user (JSON object),
-	 * u8 member flags (IPC_M_*), u64 joined_at (ms since epoch) */
+	 * u8 member flags (IPC_M_*), u64 joined_at (ms since epoch),
+	 * str ice (the joiner's ICE servers, a JSON array, or empty) */
 	IPC_JOIN,
 	/* gateway -> child: u64 conn, u8 reason (enum ipc_leave_reason) */
 	IPC_LEAVE,

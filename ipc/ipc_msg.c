@@ -135,8 +135,11 @@ ipc_put_join(struct buf *b, const struct ipc_join *j)
 	put(b, j->socket_id);
 	put(b, j->user_id);
 	put(b, j->user);
+	if (j->ice.len > BOUND_ICE_JSON)
+		return -1;
 	ipc_put_u8(b, j->flags);
 	ipc_put_u64(b, (uint64_t)j->joined_at);
+	put(b, j->ice);
 	return 0;
 }
 
@@ -153,6 +156,8 @@ ipc_get_join(const void *body, size_t len, struct ipc_join *j)
 		return -1;
 	j->flags = ipc_get_u8(&r);
 	j->joined_at = (int64_t)ipc_get_u64(&r);
+	if (get(&r, &j->ice, BOUND_ICE_JSON) < 0)
+		return -1;
 	return done(&r);
 }
 

@@ -52,6 +52,9 @@ struct ipc_join {
 	struct ipc_str	 user;		/* JSON object, <= BOUND_USER_JSON */
 	uint8_t		 flags;		/* IPC_M_* */
 	int64_t		 joined_at;	/* ms since epoch */
+	/* For the joiner's video:room-state: its ICE servers (a JSON
+	 * array, <= BOUND_ICE_JSON; empty: none). */
+	struct ipc_str	 ice;
 };
 
 /* IPC_LEAVE */

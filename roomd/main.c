@@ -156,7 +156,8 @@ on_join(const struct ipc_msg *msg)
 	room.members = m;
 	room.count++;
 	if (room.kind == ROOM_VIDEO)
-		video_join(&room, m, m->flags & IPC_M_REPLAY);
+		video_join(&room, m, m->flags & IPC_M_REPLAY, j.ice.len > 0 ?
+		    parse_json(j.ice.p, j.ice.len, "JOIN's ICE servers") : NULL);
 	else
 		presence_join(&room, m, m->flags & IPC_M_REPLAY);
 }

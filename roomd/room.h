@@ -84,7 +84,8 @@ void		 room_broadcast_bins(struct room *, uint64_t except,
 		    const struct ipc_bins *);
 
 /* The handlers, one file per kind of event. */
-void	video_join(struct room *, struct member *, int replay);
+/* ice: the joiner's ICE servers for its room-state (taken), or NULL. */
+void	video_join(struct room *, struct member *, int replay, cJSON *ice);
 void	video_leave(struct room *, struct member *);
 void	video_event(struct room *, const struct sender *,
 	    const struct event *);

@@ -40,15 +40,19 @@ who(const char *socket_id, const char *user_id)
 }
 
 void
-video_join(struct room *r, struct member *m, int replay)
+video_join(struct room *r, struct member *m, int replay, cJSON *ice)
 {
 	cJSON *state, *list, *joined;
 	struct member *o;
 
-	if (replay)
+	if (replay) {
+		cJSON_Delete(ice);
 		return;		/* back after a restart: nothing happened */
+	}
 	state = cJSON_CreateObject();
 	list = cJSON_AddArrayToObject(state, "participants");
+	if (ice != NULL)
+		cJSON_AddItemToObject(state, "iceServers", ice);
 	/* Oldest first, as members joined. */
 	for (o = r->members; o != NULL; o = o->next)
 		if (o != m)
