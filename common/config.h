@@ -116,6 +116,17 @@ enum config_type {
 	X(TURN_TTL, CONFIG_INT, "86400", 60, 2592000, NULL, 0,		\
 	    "Seconds TURN credentials stay valid, longer than any "	\
 	    "study session; video:get-ice-servers gives fresh ones.")	\
+	X(WEBHOOK_URL, CONFIG_URL, NULL, 0, 0, NULL, 0,			\
+	    "The CoUp app's endpoint for webhooks: signed POSTs of "	\
+	    "room_started, room_finished, participant_joined, "		\
+	    "participant_left, study_online, study_offline; unset: "	\
+	    "none.")							\
+	X(WEBHOOK_SECRET, CONFIG_STRING, "", 0, 1024, NULL, 0,		\
+	    "Key of the webhooks' HMAC-SHA256 signature (the "	\
+	    "X-CoUp-Signature header); shown as (set).")		\
+	X(WEBHOOK_QUEUE_MAX, CONFIG_INT, "10000", 1, 1000000, NULL, 0,	\
+	    "Webhooks kept while the endpoint is down or slow; beyond "	\
+	    "that the oldest are dropped (and counted).")		\
 	X(AUTH_TIMEOUT_MS, CONFIG_INT, "5000", 100, 120000, NULL, 1,	\
 	    "Time a CoUp API call (verify, check-member) may take "	\
 	    "before it counts as failed (ms).")				\

@@ -66,6 +66,8 @@ struct client {
 	/* When the last `error` of each code went (one a second). */
 	double			 error_at[CLIENT_ERROR_CODES];
 	struct equeue		 eq;		/* its events kept for later */
+	/* Why its socket is gone (while it leaves its rooms), else NULL. */
+	const char		*gone_why;
 	/* chat ids: unique even within one millisecond */
 	long long		 last_id_ms;
 	unsigned		 id_seq;

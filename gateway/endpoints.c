@@ -20,6 +20,7 @@
 #include "peers.h"
 #include "rooms.h"
 #include "sio_server.h"
+#include "webhooks.h"
 #include "timestamp.h"
 
 /* Seconds since start, to the millisecond, like process.uptime(). */
@@ -107,6 +108,7 @@ static void
 metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 {
 	const struct coupapi_stats *as = coupapi_stats(gw->api);
+	const struct webhook_stats *ws;
 	struct supervisor_stats st;
 	struct buf b = BUF_INIT;
 	long long rss = figures_self_rss(ev_now(gw->loop));
@@ -173,6 +175,20 @@ metrics_prometheus(struct httpd_req *req, struct gateway *gw)
 	prom(&b, "coup_uptime_seconds", "gauge", "Seconds since start.",
 	    uptime(gw));
 	recovery_prometheus(&b, sio_server_recovery_stats(gw->sio));
+	if ((ws = webhooks_stats()) != NULL) {
+		prom(&b, "coup_webhooks_total", "counter", "Webhooks made.",
+		    (double)ws->queued);
+		prom(&b, "coup_webhooks_sent_total", "counter", "Webhooks the "
+		    "app took (2xx).", (double)ws->sent);
+		prom(&b, "coup_webhooks_failures_total", "counter", "Webhook "
+		    "attempts the app did not take (tried again).",
+		    (double)ws->failures);
+		prom(&b, "coup_webhooks_dropped_total", "counter", "Webhooks "
+		    "dropped, oldest first, WEBHOOK_QUEUE_MAX waiting.",
+		    (double)ws->dropped);
+		prom(&b, "coup_webhooks_waiting", "gauge", "Webhooks waiting "
+		    "to be sent.", (double)webhooks_waiting());
+	}
 	peers_prometheus(gw, &b);
 	httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    b.data, b.len);
@@ -197,6 +213,7 @@ metrics(struct httpd_req *req, void *arg)
 {
 	struct gateway *gw = arg;
 	struct supervisor_stats st;
+	const struct webhook_stats *ws;
 	cJSON *o, *mem, *g, *r, *details;
 	long long rss;
 
@@ -229,6 +246,16 @@ metrics(struct httpd_req *req, void *arg)
 	cJSON_AddNumberToObject(o, "uptime", uptime(gw));
 	cJSON_AddItemToObject(o, "recovery",
 	    recovery_json(sio_server_recovery_stats(gw->sio)));
+	if ((ws = webhooks_stats()) != NULL) {
+		cJSON *w = cJSON_AddObjectToObject(o, "webhooks");
+
+		cJSON_AddNumberToObject(w, "queued", (double)ws->queued);
+		cJSON_AddNumberToObject(w, "sent", (double)ws->sent);
+		cJSON_AddNumberToObject(w, "failures", (double)ws->failures);
+		cJSON_AddNumberToObject(w, "dropped", (double)ws->dropped);
+		cJSON_AddNumberToObject(w, "waiting",
+		    (double)webhooks_waiting());
+	}
 	if ((g = peers_status(gw)) != NULL)
 		cJSON_AddItemToObject(o, "cluster", g);
 	respond_json(req, o);

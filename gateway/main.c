@@ -35,6 +35,7 @@
 #include "sio_server.h"
 #include "timestamp.h"
 #include "turn.h"
+#include "webhooks.h"
 #include "json.h"
 #include "xmalloc.h"
 
@@ -168,6 +169,7 @@ main(int argc, char **argv)
 	gw.api = coupapi_new(gw.loop, &ao);
 	rooms_init(&gw);
 	cluster_start(&gw);
+	webhooks_start(&gw);
 	eo.ping_interval_ms = (int)config_int(&gw.cfg, CFG_PING_INTERVAL_MS);
 	eo.ping_timeout_ms = (int)config_int(&gw.cfg, CFG_PING_TIMEOUT_MS);
 	eo.max_payload = (size_t)config_int(&gw.cfg, CFG_MAX_PAYLOAD);
@@ -237,6 +239,7 @@ main(int argc, char **argv)
 	demo_free();
 	sio_server_free(gw.sio);
 	rooms_shutdown(&gw);
+	webhooks_stop();
 	coupapi_free(gw.api);
 	turn_free();
 	config_free(&gw.cfg);

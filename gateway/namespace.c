@@ -38,7 +38,9 @@ on_disconnect(struct sio_socket *s, const char *reason, void *arg)
 	if (c != NULL) {
 		/* Top down: what it has in flight, its rooms, then itself. */
 		events_client_gone(c);
+		c->gone_why = reason;
 		rooms_leave_all(c, IPC_LEAVE_DISCONNECT);
+		c->gone_why = NULL;
 		client_gone(c, reason);
 	}
 	else

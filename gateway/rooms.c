@@ -22,6 +22,7 @@
 #include "spares.h"
 #include "timestamp.h"
 #include "turn.h"
+#include "watchers.h"
 #include "xmalloc.h"
 
 /* Every room, by name: names are chosen by clients, hence the keyed
@@ -232,7 +233,7 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 {
 	struct membership *m;
 	struct buf b = BUF_INIT;
-	int rc;
+	int rc, first;
 
 	if (!child_available(r->child)) {
 		/* Made for this join and never used: let it go. */
@@ -261,8 +262,10 @@ room_join(struct room *r, struct client *c, child_done_cb done, void *arg)
 		free(m);
 		return -1;
 	}
+	first = !user_in_room(c->owner, r);
 	membership_link(r, c, m);
 	peers_member_joined(r->gw, m);
+	watchers_joined(m, first);
 	return 0;
 }
 
@@ -338,6 +341,7 @@ room_leave(struct membership *m, int reason)
 	membership_unlink(m);
 	peers_member_left(r->gw, r, c, reason);
 	free(m);
+	watchers_left(r, c, reason, c->gone_why, !user_in_room(c->owner, r));
 	idle_if_empty(r);
 }
 

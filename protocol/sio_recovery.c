@@ -27,7 +27,7 @@ on_hold_expired(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sio_socket *s = w->data;
 	struct sio_server *srv = s->nsp->srv;
-	char reason[64];
+	char reason[128];
 
 	(void)loop;
 	(void)revents;
@@ -38,7 +38,8 @@ on_hold_expired(struct ev_loop *loop, ev_timer *w, int revents)
 	log_info("sio %s: %s; its session is not recovered, it leaves",
 	    s->id, s->overflowed ? "missed more than RECOVERY_BUFFER_BYTES "
 	    "while away" : "not back within RECOVERY_WINDOW_MS");
-	snprintf(reason, sizeof(reason), "%s",
+	/* "session expired" first: the application tells it from a loss. */
+	snprintf(reason, sizeof(reason), "session expired (%s)",
 	    s->held_reason ? s->held_reason : "transport close");
 	sio_socket_remove(s, reason);
 }

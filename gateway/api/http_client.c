@@ -275,11 +275,11 @@ add_header(struct curl_slist *list, const char *h)
 }
 
 /*
- * One request: body NULL for a GET; header (NULL: none) one more header
- * line, already checked for control characters.
+ * One request: body NULL for a GET; headers (NULL, or NULL-terminated)
+ * more header lines, already checked for control characters.
  */
 static struct http_req *
-request(struct http_client *hc, const char *url, const char *header,
+request(struct http_client *hc, const char *url, const char *const *headers,
     const char *body, int timeout_ms, http_done_cb cb, void *arg)
 {
 	struct http_req *r;
@@ -298,8 +298,8 @@ request(struct http_client *hc, const char *url, const char *header,
 		r->headers = add_header(r->headers,
 		    "Content-Type: application/json");
 	r->headers = add_header(r->headers, "Accept: application/json");
-	if (header != NULL)
-		r->headers = add_header(r->headers, header);
+	for (int i = 0; headers != NULL && headers[i] != NULL; i++)
+		r->headers = add_header(r->headers, headers[i]);
 
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
 	/* The path is ours, segment by segment (coupapi.c encodes ids):
@@ -360,7 +360,8 @@ http_post_json(struct http_client *hc, const char *url, const char *bearer,
 	}
 	if (bearer != NULL)
 		auth = xasprintf("Authorization: Bearer %s", bearer);
-	r = request(hc, url, auth, body, timeout_ms, cb, arg);
+	r = request(hc, url, (const char *const[]){ auth, NULL }, body,
+	    timeout_ms, cb, arg);
 	free(auth);
 	return r;
 }
@@ -377,11 +378,23 @@ http_get_with_cookie(struct http_client *hc, const char *url,
 		return NULL;
 	}
 	hdr = xasprintf("Cookie: %s", cookie);
-	r = request(hc, url, hdr, NULL, timeout_ms, cb, arg);
+	r = request(hc, url, (const char *const[]){ hdr, NULL }, NULL,
+	    timeout_ms, cb, arg);
 	/* It was a credential: not left in freed memory. */
 	explicit_bzero(hdr, strlen(hdr));
 	free(hdr);
 	return r;
+}
+
+struct http_req *
+http_post_with_headers(struct http_client *hc, const char *url,
+    const char *const *headers, const char *body, int timeout_ms,
+    http_done_cb cb, void *arg)
+{
+	for (int i = 0; headers[i] != NULL; i++)
+		if (!header_safe(headers[i]))
+			return NULL;
+	return request(hc, url, headers, body, timeout_ms, cb, arg);
 }
 
 void

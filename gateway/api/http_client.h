@@ -46,6 +46,11 @@ struct http_req	*http_post_json(struct http_client *, const char *url,
 /* GET url with Cookie: <cookie> (a credential: never logged). */
 struct http_req	*http_get_with_cookie(struct http_client *, const char *url,
 		    const char *cookie, int timeout_ms, http_done_cb, void *arg);
+/* POST a JSON body with more header lines (NULL-terminated; NULL is
+ * returned if one holds a control character). */
+struct http_req	*http_post_with_headers(struct http_client *, const char *url,
+		    const char *const *headers, const char *body,
+		    int timeout_ms, http_done_cb, void *arg);
 /* Aborts the request; its callback will not run. */
 void		 http_cancel(struct http_req *);
 

@@ -803,6 +803,8 @@ test_dump_usage(void)
 	is_int(load_args(&cfg, &cli, (const char *[]){ "--port=4500",
 	    "REDIS_URL=redis://coup:hunter2@redis.local:6379/1",
 	    "ALLOWED_ORIGINS=https://a.example #x", NULL }), 0, "load for dump");
+	is_int(config_set(&cfg, CFG_WEBHOOK_SECRET, "hush", CONFIG_SRC_ENV,
+	    NULL, 0), 0, "a secret set");
 	fp = open_memstream(&text, &len);
 	config_dump(&cfg, fp);
 	fclose(fp);
@@ -825,6 +827,17 @@ test_dump_usage(void)
 	    "SEND_QUEUE_MAX=4194304  # default\n"
 	    "MAX_CONNECTIONS=100000  # default\n"
 	    "HTTP_TIMEOUT_MS=30000  # default\n"
+	    "AUTH_SOURCE=verify  # default\n"
+	    "AUTH_COOKIE_NAMES=next-auth.session-token,"
+	    "__Secure-next-auth.session-token,authjs.session-token,"
+	    "__Secure-authjs.session-token  # default\n"
+	    "TURN_URLS=  # default\n"
+	    "TURN_SECRET=  # default\n"
+	    "TURN_SECRET_FILE=  # default\n"
+	    "TURN_TTL=86400  # default\n"
+	    "WEBHOOK_URL=  # default\n"
+	    "WEBHOOK_SECRET=(set)  # environment\n"
+	    "WEBHOOK_QUEUE_MAX=10000  # default\n"
 	    "AUTH_TIMEOUT_MS=5000  # default\n"
 	    "AUTH_CACHE_TTL=0  # default\n"
 	    "MEMBER_CACHE_TTL=60  # default\n"

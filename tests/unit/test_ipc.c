@@ -968,6 +968,7 @@ test_messages(void)
 	struct ipc_join j = {
 		7, ipc_str("sid0123456789abcdef0"), ipc_str("u1"),
 		ipc_str("{\"id\":\"u1\"}"), IPC_M_MUTED, 1700000000000LL,
+		ipc_str("[{\"urls\":[\"stun:h:3478\"]}]"),
 	}, jj;
 	struct ipc_leave l = { 9, IPC_LEAVE_KICKED }, ll;
 	struct ipc_event_msg e = {
@@ -982,8 +983,9 @@ test_messages(void)
 	is_int(ipc_get_join(b.data, b.len, &jj), 0, "  and decodes");
 	ok(jj.conn == 7 && jj.flags == IPC_M_MUTED &&
 	    jj.joined_at == 1700000000000LL && jj.user_id.len == 2 &&
-	    memcmp(jj.user.p, "{\"id\":\"u1\"}", jj.user.len) == 0,
-	    "  the same fields");
+	    memcmp(jj.user.p, "{\"id\":\"u1\"}", jj.user.len) == 0 &&
+	    jj.ice.len == j.ice.len && memcmp(jj.ice.p, j.ice.p, j.ice.len) == 0,
+	    "  the same fields, the ICE servers too");
 	buf_append_byte(&b, 0);
 	is_int(ipc_get_join(b.data, b.len, &jj), -1, "a byte left over fails");
 	is_int(ipc_get_join(b.data, b.len - 2, &jj), -1, "a short body fails");
