@@ -339,9 +339,11 @@ room_leave(struct membership *m, int reason)
 	buf_free(&b);
 
 	membership_unlink(m);
+	/* Watchers first: they count the room's members elsewhere, which the
+	 * peers forget when this was the last one here. */
+	watchers_left(r, c, reason, c->gone_why, !user_in_room(c->owner, r));
 	peers_member_left(r->gw, r, c, reason);
 	free(m);
-	watchers_left(r, c, reason, c->gone_why, !user_in_room(c->owner, r));
 	idle_if_empty(r);
 }
 
