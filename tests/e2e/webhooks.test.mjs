@@ -6,7 +6,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { skipReason } from './lib/server.mjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { skipReason, binaryFromEnv, runToExit } from './lib/server.mjs';
 import { uniq, useGateway } from './lib/coup.mjs';
 import { startWebhookSink } from './lib/webhook-sink.mjs';
 import { startProxy } from './lib/cut-proxy.mjs';
@@ -25,8 +29,12 @@ function story(taken, room) {
   return taken.filter((t) => t.body.room === room).map((t) => [t.event, t.body.participant?.userId ?? t.body.userId ?? null]);
 }
 
+const COUPCTL = binaryFromEnv('COUPCTL');
+const RUN_DIR = mkdtempSync(path.join(os.tmpdir(), 'coup-webhooks-'));
+after(() => rmSync(RUN_DIR, { recursive: true, force: true }));
+
 describe('webhooks', { skip: SKIP }, () => {
-  const args = [`WEBHOOK_SECRET=${SECRET}`, 'RECOVERY_WINDOW_MS=300'];
+  const args = [`WEBHOOK_SECRET=${SECRET}`, 'RECOVERY_WINDOW_MS=300', `RUN_DIR=${RUN_DIR}`];
   let sink;
   before(async () => {
     sink = await startWebhookSink(SECRET);
@@ -105,6 +113,20 @@ describe('webhooks', { skip: SKIP }, () => {
       g.clients.closeAll();
       await proxy.close();
     }
+  });
+
+  it('a connection kicked by an administrator (coupctl kick) leaves with the reason "kicked"', { skip: !COUPCTL && 'COUPCTL is not set' }, async () => {
+    const studyId = uniq('s');
+    const room = `video:study-${studyId}-main`;
+    const a = await g.peer('A');
+    const k = await g.peer('K');
+    await joinCall(a, studyId);
+    await joinCall(k, studyId);
+    const r = await runToExit(COUPCTL, ['-s', path.join(RUN_DIR, 'coup-gateway.sock'), 'kick', k.sid]);
+    assert.equal(r.code, 0, r.stderr);
+    await a.next('video:user-left', { what: 'A sees K kicked' });
+    const taken = await sink.until((t) => story(t, room).some(([e, who]) => e === 'participant_left' && who === k.userId), { what: "K's participant_left" });
+    assert.equal(taken.find((x) => x.body.room === room && x.event === 'participant_left').body.reason, 'kicked');
   });
 
   it('the app refusing (500): retried with backoff, nothing lost, order kept', { timeout: 30000 }, async () => {
