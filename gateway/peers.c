@@ -120,6 +120,21 @@ peers_take_over(struct gateway *gw, struct sio_socket *s, const cJSON *user,
 }
 
 void
+peers_call_joined(struct gateway *gw, const char *room, unsigned members)
+{
+	if (gw->peers.hooks != NULL)
+		gw->peers.hooks->call_joined(gw->peers.ctx, room, members);
+}
+
+int
+peers_call_finished(struct gateway *gw, const char *room, peers_call_cb cb,
+    void *arg)
+{
+	return gw->peers.hooks == NULL ? -1 :
+	    gw->peers.hooks->call_finished(gw->peers.ctx, room, cb, arg);
+}
+
+void
 peers_stop(struct gateway *gw)
 {
 	const struct peer_hooks *h = gw->peers.hooks;

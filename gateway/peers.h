@@ -36,6 +36,8 @@ typedef void	(*peers_admit_cb)(void *arg, enum peers_admit);
 /* A replayed member for a new room process: its IPC_JOIN body. */
 typedef void	(*peers_push_cb)(void *arg, uint64_t conn, const void *body,
 		    size_t len);
+/* A call's start (ms since epoch, 0: unknown) and peak (peers_call_*). */
+typedef void	(*peers_call_cb)(void *arg, long long started, unsigned peak);
 
 struct peer_hooks {
 	/* A join of room (whose cap is max) must be admitted: cb later,
@@ -77,6 +79,14 @@ struct peer_hooks {
 	void	(*socket_gone)(void *ctx, struct sio_socket *);
 	int	(*take_over)(void *ctx, struct sio_socket *, const cJSON *user,
 		    const char *pid, uint64_t offset);
+	/*
+	 * A call's start and peak, shared (webhooks): call_joined marks a
+	 * join with the members now; call_finished takes them back once,
+	 * cb later (started 0: unknown), or returns -1 when it cannot ask.
+	 */
+	void	(*call_joined)(void *ctx, const char *room, unsigned members);
+	int	(*call_finished)(void *ctx, const char *room,
+		    peers_call_cb cb, void *arg);
 };
 
 /* main.c, through the observer's start function. */
@@ -106,6 +116,10 @@ void	 peers_gone(struct gateway *, struct client *);
 void	 peers_socket_gone(struct gateway *, struct sio_socket *);
 int	 peers_take_over(struct gateway *, struct sio_socket *,
 	    const cJSON *user, const char *pid, uint64_t offset);
+void	 peers_call_joined(struct gateway *, const char *room,
+	    unsigned members);
+int	 peers_call_finished(struct gateway *, const char *room,
+	    peers_call_cb, void *arg);
 /* The observer leaves, and is forgotten. */
 void	 peers_stop(struct gateway *);
 

@@ -53,10 +53,12 @@ struct hook {
 	char		*body;
 };
 
-/* A call in progress, as this gateway saw it start. */
+/* A call in progress, as this gateway saw it start (started 0: it did
+ * not); at its finish, the room_finished being made. */
 struct call {
 	long long	 started;	/* ms */
 	unsigned	 peak;
+	cJSON		*room;		/* about(r), at the finish */
 };
 
 static struct {
@@ -285,10 +287,39 @@ on_joined(void *ctx, struct membership *m, int first)
 	}
 	if (call != NULL && members(r) > call->peak)
 		call->peak = members(r);
+	/* Shared, for whichever gateway finishes the call. */
+	if (peers_active(wh.gw))
+		peers_call_joined(wh.gw, r->name, members(r));
 	o = about(r);
 	cJSON_AddItemToObject(o, "participant", participant(c));
 	cJSON_AddNumberToObject(o, "participants", members(r));
 	enqueue("participant_joined", o);
+}
+
+/* The call's start and peak as the cluster had them (started 0: not
+ * known there), with ours: room_finished. */
+static void
+on_call_info(void *arg, long long started, unsigned peak)
+{
+	struct call *call = arg;
+	cJSON *o = call->room;
+
+	if (wh.url == NULL) {		/* stopped meanwhile */
+		cJSON_Delete(o);
+		free(call);
+		return;
+	}
+	if (started == 0 || (call->started != 0 && call->started < started))
+		started = call->started;
+	if (call->peak > peak)
+		peak = call->peak;
+	if (started != 0) {
+		cJSON_AddNumberToObject(o, "durationMs",
+		    (double)(timestamp_now_ms() - started));
+		cJSON_AddNumberToObject(o, "peakParticipants", peak);
+	}
+	free(call);
+	enqueue("room_finished", o);
 }
 
 static const char *
@@ -335,15 +366,15 @@ on_left(void *ctx, struct room *r, struct client *c, int reason,
 	if (members(r) > 0)
 		return;
 	call = keymap_get(wh.calls, r->name, n);
-	o = about(r);
-	if (call != NULL) {
-		cJSON_AddNumberToObject(o, "durationMs",
-		    (double)(timestamp_now_ms() - call->started));
-		cJSON_AddNumberToObject(o, "peakParticipants", call->peak);
+	if (call != NULL)
 		keymap_remove(wh.calls, r->name, n);
-		free(call);
-	}
-	enqueue("room_finished", o);
+	else
+		call = xcalloc(1, sizeof(*call));	/* started elsewhere */
+	call->room = about(r);
+	if (peers_active(wh.gw) &&
+	    peers_call_finished(wh.gw, r->name, on_call_info, call) == 0)
+		return;		/* on_call_info sends it */
+	on_call_info(call, 0, 0);
 }
 
 /* ---------------------------------------------------------------- start */

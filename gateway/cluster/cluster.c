@@ -6,6 +6,11 @@
  * the core (peers.h).  The core never calls in here; everything arrives
  * through those hooks.
  */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <hiredis/hiredis.h>
+
 #include "buf.h"
 #include "cluster.h"
 #include "cluster_node.h"
@@ -13,7 +18,10 @@
 #include "cluster_takeover.h"
 #include "config.h"
 #include "gateway.h"
+#include "lua_scripts.h"
 #include "peers.h"
+#include "timestamp.h"
+#include "xmalloc.h"
 
 /* The inbox and the subscriptions serve sessions taking over too. */
 static void
@@ -52,6 +60,60 @@ cluster_stop(void *ctx)
 	takeover_stop();
 	croom_stop();
 	cl_free();
+}
+
+/* ---------------------------------------------------------------- calls */
+
+static void
+call_joined(void *ctx, const char *room, unsigned members)
+{
+	char now[24], n[16];
+	const char *av[3] = { room, now, n };
+
+	(void)ctx;
+	snprintf(now, sizeof(now), "%lld", timestamp_now_ms());
+	snprintf(n, sizeof(n), "%u", members);
+	(void)cl_eval(lua_callmark, 0, 3, av, NULL, NULL);
+}
+
+struct call_ask {
+	peers_call_cb	 cb;
+	void		*arg;
+};
+
+static void
+on_call_end(struct redis_link *l, struct redisReply *r, void *arg)
+{
+	struct call_ask *q = arg;
+	long long started = 0;
+	unsigned long peak = 0;
+
+	(void)l;
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[1]->type == REDIS_REPLY_STRING) {
+		started = strtoll(r->element[0]->str, NULL, 10);
+		peak = strtoul(r->element[1]->str, NULL, 10);
+	}
+	q->cb(q->arg, started > 0 ? started : 0,
+	    peak < 1000000 ? (unsigned)peak : 0);
+	free(q);
+}
+
+static int
+call_finished(void *ctx, const char *room, peers_call_cb cb, void *arg)
+{
+	struct call_ask *q = xmalloc(sizeof(*q));
+	const char *av[1] = { room };
+
+	(void)ctx;
+	q->cb = cb;
+	q->arg = arg;
+	if (cl_eval(lua_callend, 0, 1, av, on_call_end, q) < 0) {
+		free(q);
+		return -1;
+	}
+	return 0;
 }
 
 /* The node's status and figures, and the take-overs'. */
@@ -105,6 +167,8 @@ static const struct peer_hooks hooks = {
 	.gone = takeover_gone,
 	.socket_gone = takeover_socket_gone,
 	.take_over = takeover_start,
+	.call_joined = call_joined,
+	.call_finished = call_finished,
 };
 
 void

@@ -32,6 +32,7 @@ struct sio_bins;
 #define CL_ROOM_CHAN		CL_PREFIX "ch:room:"	/* + room */
 #define CL_NODE_CHAN		CL_PREFIX "ch:node:"	/* + id: our inbox */
 #define CL_PID_KEY		CL_PREFIX "pid:"	/* + pid: a session */
+#define CL_CALL_KEY		CL_PREFIX "call:"	/* + room: its start, peak */
 
 struct cluster_stats {
 	unsigned long long	 published;	/* messages we sent */

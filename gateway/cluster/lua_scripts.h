@@ -20,5 +20,7 @@ extern const char lua_takeover_find[];	/* takeover_find.lua */
 extern const char lua_takeover[];	/* takeover.lua */
 extern const char lua_pidset[];		/* pidset.lua */
 extern const char lua_piddel[];		/* piddel.lua */
+extern const char lua_callmark[];	/* callmark.lua */
+extern const char lua_callend[];	/* callend.lua */
 
 #endif

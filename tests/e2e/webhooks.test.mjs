@@ -208,5 +208,11 @@ describe('webhooks in multi-server mode', { skip: SKIP || clusterSkipReason() },
     ].map(key).sort(), 'each event once, though both gateways have the room');
     assert.equal(key(got[0]), key(['room_started', null]), 'started first (by the first member\'s gateway)');
     assert.ok(got.findIndex((e) => e[0] === 'room_finished') > got.findIndex((e) => key(e) === key(['participant_left', b.userId])), 'finished after the last one left (by its gateway)');
+    // Started on node 0, finished on node 1: its start and peak are the
+    // cluster's (coup:call:<room>), not lost between the two.
+    const fin = taken.find((x) => x.body.room === room && x.event === 'room_finished').body;
+    assert.equal(fin.peakParticipants, 2, 'the peak across both gateways');
+    assert.ok(fin.durationMs > 0 && fin.durationMs < 60000, `the duration since node 0 started it: ${fin.durationMs}`);
+    assert.equal(ctx.redis.cli('EXISTS', `coup:call:${room}`), '0', 'and its record is gone');
   });
 });
