@@ -43,6 +43,13 @@ peers_has_member(struct gateway *gw, const char *room, const char *sid)
 	    gw->peers.hooks->has_member(gw->peers.ctx, room, sid) : 0;
 }
 
+int
+peers_has_user(struct gateway *gw, const char *room, const char *user_id)
+{
+	return gw->peers.hooks ?
+	    gw->peers.hooks->has_user(gw->peers.ctx, room, user_id) : 0;
+}
+
 void
 peers_event(struct gateway *gw, const char *room, struct client *c,
     int event, int guest, const char *msg_id, const cJSON *payload,

@@ -48,6 +48,8 @@ struct peer_hooks {
 	unsigned (*remote_count)(void *ctx, const char *room);
 	int	(*has_member)(void *ctx, const char *room,
 		    const char *socket_id);
+	/* Has user_id a connection in the room elsewhere? */
+	int	(*has_user)(void *ctx, const char *room, const char *user_id);
 	/* A checked event of a local client for the room (payload parsed
 	 * and as written; msg_id: chat's; guest: not a member). */
 	void	(*event)(void *ctx, const char *room, struct client *,
@@ -100,6 +102,8 @@ void	 peers_admit(struct gateway *, struct client *, const char *room,
 unsigned peers_remote_count(struct gateway *, const char *room);
 int	 peers_has_member(struct gateway *, const char *room,
 	    const char *socket_id);
+int	 peers_has_user(struct gateway *, const char *room,
+	    const char *user_id);
 void	 peers_event(struct gateway *, const char *room, struct client *,
 	    int event, int guest, const char *msg_id, const cJSON *payload,
 	    const char *raw, size_t raw_len, const struct sio_bins *);

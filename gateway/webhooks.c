@@ -15,7 +15,8 @@
  * at most WEBHOOK_QUEUE_MAX wait, the oldest dropped first (counted).
  *
  * In multi-server mode each event is sent by the gateway that owns the
- * change: the member's for participant and study events; a room is
+ * change: the member's for participant events, the user's first (or
+ * last) connection's for study events; a room is
  * started by the gateway of its first member when no other gateway has
  * members there, and finished by the one whose last member leaves it
  * with none left elsewhere (as the cluster sees it at that moment).
@@ -269,7 +270,9 @@ on_joined(void *ctx, struct membership *m, int first)
 
 	(void)ctx;
 	if (r->kind == ROOM_STUDY) {
-		if (first) {
+		/* Online is the user's first connection in the study here
+		 * and on every other gateway. */
+		if (first && !peers_has_user(wh.gw, r->name, c->user_id)) {
 			o = about(r);
 			cJSON_AddStringToObject(o, "userId", c->user_id);
 			cJSON_AddItemToObject(o, "user",
@@ -349,7 +352,7 @@ on_left(void *ctx, struct room *r, struct client *c, int reason,
 
 	(void)ctx;
 	if (r->kind == ROOM_STUDY) {
-		if (last) {
+		if (last && !peers_has_user(wh.gw, r->name, c->user_id)) {
 			o = about(r);
 			cJSON_AddStringToObject(o, "userId", c->user_id);
 			cJSON_AddStringToObject(o, "reason",

@@ -156,6 +156,7 @@ static const struct peer_hooks hooks = {
 	.admit = croom_admit,
 	.remote_count = croom_remote_count,
 	.has_member = croom_has_member,
+	.has_user = croom_has_user,
 	.event = croom_event,
 	.member_joined = croom_member_joined,
 	.member_left = croom_member_left,

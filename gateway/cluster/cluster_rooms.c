@@ -1214,6 +1214,19 @@ croom_has_member(void *ctx, const char *room, const char *socket_id)
 	return ghost_find(cr, socket_id) != NULL;
 }
 
+int
+croom_has_user(void *ctx, const char *room, const char *user_id)
+{
+	struct croom *cr;
+
+	if ((cr = croom_find(room)) == NULL)
+		return 0;
+	for (struct ghost *g = cr->ghosts; g != NULL; g = g->next)
+		if (strcmp(g->user_id, user_id) == 0)
+			return 1;
+	return 0;
+}
+
 void
 croom_replay(void *ctx, struct room *r, peers_push_cb push, void *arg)
 {

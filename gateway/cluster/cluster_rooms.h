@@ -19,6 +19,7 @@ void	croom_admit(void *, struct client *, const char *room, unsigned max,
 	    peers_admit_cb, void *arg);
 unsigned croom_remote_count(void *, const char *room);
 int	croom_has_member(void *, const char *room, const char *socket_id);
+int	croom_has_user(void *, const char *room, const char *user_id);
 void	croom_event(void *, const char *room, struct client *, int event,
 	    int guest, const char *msg_id, const cJSON *payload,
 	    const char *raw, size_t raw_len, const struct sio_bins *);

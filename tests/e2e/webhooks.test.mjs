@@ -215,4 +215,25 @@ describe('webhooks in multi-server mode', { skip: SKIP || clusterSkipReason() },
     assert.ok(fin.durationMs > 0 && fin.durationMs < 60000, `the duration since node 0 started it: ${fin.durationMs}`);
     assert.equal(ctx.redis.cli('EXISTS', `coup:call:${room}`), '0', 'and its record is gone');
   });
+
+  it('a user with a tab on each gateway: one study_online, one study_offline once both have left', async () => {
+    const { studyId } = newRoom();
+    const room = `study:${studyId}`;
+    const u = ctx.user('T');
+    const t0 = await ctx.peer('T0', 0, u);
+    const t1 = await ctx.peer('T1', 1, u);
+    const w = await ctx.peer('W', 1);
+    for (const p of [w, t0, t1]) {
+      p.emit('presence:join-study', { studyId });
+      await p.next('presence:study-joined');
+    }
+    t0.emit('presence:leave-study', { studyId });
+    await t0.roundTrip();
+    await w.roundTrip();
+    t1.emit('presence:leave-study', { studyId });
+    await w.next('presence:user-offline', { filter: (e) => e.userId === u.id, what: 'W hears T go offline' });
+    const taken = await sink.until((t) => story(t, room).some(([e, who]) => e === 'study_offline' && who === u.id), { timeoutMs: 30000, what: "T's study_offline" });
+    await w.roundTrip();
+    assert.deepEqual(story(taken, room).filter(([, who]) => who === u.id), [['study_online', u.id], ['study_offline', u.id]], 'once each, across gateways');
+  });
 });
