@@ -137,6 +137,9 @@ void		 sio_acks_fail(struct sio_socket *);
 void		 sio_send_simple(struct client *, enum sio_type,
 		    const char *nsp, const cJSON *data);
 void		 sio_answer_connect(struct sio_socket *, struct client *);
+/* Connected: in its namespace's list (broadcasts, counts), its
+ * connection's connect timeout over.  sio_socket_remove() undoes it. */
+void		 sio_socket_link(struct sio_socket *);
 void		 sio_unhold(struct sio_socket *);
 /* Unlink, tell the application, free. */
 void		 sio_socket_remove(struct sio_socket *, const char *reason);

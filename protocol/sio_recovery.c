@@ -327,7 +327,6 @@ sio_adopt(struct sio_socket *s, const char *sid, const char *pid)
 {
 	struct sio_server *srv = s->nsp->srv;
 	struct client *c = s->client;
-	struct sio_nsp *n = s->nsp;
 
 	if (s->connected || c == NULL || strlen(sid) != SIO_ID_LEN ||
 	    !pid_valid(pid) || pid_find(srv, pid) != NULL)
@@ -336,16 +335,8 @@ sio_adopt(struct sio_socket *s, const char *sid, const char *pid)
 	memcpy(s->pid, pid, SIO_PID_LEN + 1);
 	s->pid_asked = 0;
 	hashtab_insert(&srv->by_pid, &s->by_pid, hash_str(s->pid));
-	s->connected = 1;
 	s->deferred = 1;
-	s->nprev = NULL;
-	s->nnext = n->head;
-	if (n->head)
-		n->head->nprev = s;
-	n->head = s;
-	n->count++;
-	srv->connections++;
-	ev_timer_stop(srv->loop, &c->connect_timer);
+	sio_socket_link(s);
 	return 0;
 }
 

@@ -104,19 +104,10 @@ void
 sio_accept(struct sio_socket *s)
 {
 	struct client *c = s->client;
-	struct sio_nsp *n = s->nsp;
 
 	if (s->connected)
 		return;
-	s->connected = 1;
-	s->nprev = NULL;
-	s->nnext = n->head;
-	if (n->head)
-		n->head->nprev = s;
-	n->head = s;
-	n->count++;
-	c->srv->connections++;
-	ev_timer_stop(c->srv->loop, &c->connect_timer);
+	sio_socket_link(s);
 	sio_recovery_accepted(s);
 	sio_answer_connect(s, c);
 }

@@ -76,6 +76,22 @@ sio_answer_connect(struct sio_socket *s, struct client *c)
 
 
 void
+sio_socket_link(struct sio_socket *s)
+{
+	struct sio_nsp *n = s->nsp;
+
+	s->connected = 1;
+	s->nprev = NULL;
+	s->nnext = n->head;
+	if (n->head)
+		n->head->nprev = s;
+	n->head = s;
+	n->count++;
+	n->srv->connections++;
+	ev_timer_stop(n->srv->loop, &s->client->connect_timer);
+}
+
+void
 sio_unhold(struct sio_socket *s)
 {
 	struct sio_server *srv = s->nsp->srv;

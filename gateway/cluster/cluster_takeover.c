@@ -156,7 +156,7 @@ t_abandon(struct takeover *t, const char *why)
  */
 static long
 replay_packets(cJSON *list, struct sio_adopted *pk, const uint8_t **bins,
-    size_t *blen, size_t maxpk)
+    size_t *blen, size_t maxpk, size_t maxbins)
 {
 	size_t max = (size_t)config_int(&cl.gw->cfg, CFG_RECOVERY_BUFFER_BYTES);
 	size_t total = 0, nb = 0;
@@ -194,7 +194,7 @@ replay_packets(cJSON *list, struct sio_adopted *pk, const uint8_t **bins,
 		cJSON_ArrayForEach(v, b) {
 			long d;
 
-			if (nb == maxpk * 2 || !cJSON_IsString(v) ||
+			if (nb == maxbins || !cJSON_IsString(v) ||
 			    (d = base64_decode((uint8_t *)v->valuestring,
 			    v->valuestring, strlen(v->valuestring))) < 0 ||
 			    (size_t)d > max - total)
@@ -214,14 +214,17 @@ replay_packets(cJSON *list, struct sio_adopted *pk, const uint8_t **bins,
 static void
 t_finish(struct takeover *t, cJSON *replay)
 {
-	size_t maxpk = 4096;
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(replay, "p");
+	/* Sized by what came (replay_packets() bounds it by bytes). */
+	size_t maxpk = (size_t)cJSON_GetArraySize(list) + 1;
 	struct sio_adopted *pk = xcalloc(maxpk, sizeof(*pk));
-	const uint8_t **bins = xcalloc(maxpk * 2, sizeof(*bins));
-	size_t *blen = xcalloc(maxpk * 2, sizeof(*blen));
+	size_t maxbins = maxpk * BOUND_ATTACHMENTS;
+	const uint8_t **bins = xcalloc(maxbins, sizeof(*bins));
+	size_t *blen = xcalloc(maxbins, sizeof(*blen));
 	long n = 0;
 
-	if (replay != NULL && (n = replay_packets(cJSON_GetObjectItemCaseSensitive(
-	    replay, "p"), pk, bins, blen, maxpk)) < 0) {
+	if (replay != NULL && (n = replay_packets(list, pk, bins, blen,
+	    maxpk, maxbins)) < 0) {
 		log_warnx("cluster: socket %s: the replay from %s is not one; "
 		    "recovered without what it missed there", t->sid, t->from);
 		n = 0;
